@@ -1,0 +1,669 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { AppConfig } from "#core/config";
+import { StoreUnavailable } from "#core/errors";
+import type {
+  ActivationOutcome,
+  ApiKeyRecord,
+  AppRecord,
+  ApprovalOutcome,
+  Challenge,
+  ChallengePurpose,
+  EpochMs,
+  Factor,
+  FailureOutcome,
+  SendReservation,
+  Session,
+  Store,
+  StoredConfig,
+  UserRecords,
+  UserState,
+} from "#core/ports";
+import {
+  activeAttr,
+  fromChallenge,
+  fromFactor,
+  type Item,
+  keys,
+  lastUsedAttr,
+  toApiKey,
+  toApp,
+  toChallenge,
+  toFactor,
+  toSession,
+  toUserState,
+  ttlAt,
+} from "./dynamodb-items.ts";
+
+export interface DynamoStoreSettings {
+  tableName: string;
+  /** How long app records and configs may be served from memory (0: always read). */
+  appCacheMs?: number;
+  /** How long an API key lookup may be served from memory; a revoked key is refused after at most this. */
+  apiKeyCacheMs?: number;
+  /** Bound on optimistic retries of a compare-and-set under contention. */
+  maxCasAttempts?: number;
+}
+
+const NOT_LOCKED = "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now)";
+const PENDING_FACTOR_TTL_S = 86_400;
+
+class CasConflict extends Error {}
+
+/** The Store port on one DynamoDB table. Every decision rests on a consistent read or a conditional write. */
+export class DynamoStore implements Store {
+  private readonly table: string;
+  private readonly cache = new Map<string, { until: number; value: unknown }>();
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly settings: DynamoStoreSettings,
+  ) {
+    this.table = settings.tableName;
+  }
+
+  // ---- apps, config, keys -------------------------------------------------------------
+
+  async createApp(app: AppRecord, config: AppConfig, key: ApiKeyRecord): Promise<void> {
+    await this.call("createApp", async () => {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.app(app.appId), name: app.name, createdAt: app.createdAt },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.config(app.appId), configJson: JSON.stringify(config), version: config.version },
+        }),
+      );
+      await this.putApiKey(key);
+    });
+  }
+
+  private async putApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.apiKey(key.keyHash), appId: key.appId, keyId: key.keyId, createdAt: key.createdAt },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  getApp(appId: string): Promise<AppRecord | undefined> {
+    return this.cached(`app:${appId}`, this.settings.appCacheMs ?? 0, async () => {
+      const item = await this.get(keys.app(appId));
+      return item ? toApp(appId, item) : undefined;
+    });
+  }
+
+  getConfig(appId: string): Promise<StoredConfig | undefined> {
+    return this.cached(`config:${appId}`, this.settings.appCacheMs ?? 0, async () => {
+      const item = await this.get(keys.config(appId));
+      if (!item) return undefined;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(String(item.configJson));
+      } catch {
+        raw = undefined;
+      }
+      return { raw, version: Number(item.version) };
+    });
+  }
+
+  async putConfig(appId: string, config: AppConfig, expectedVersion: number): Promise<"ok" | "conflict"> {
+    this.cache.delete(`config:${appId}`);
+    return this.call("putConfig", async () => {
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...keys.config(appId), configJson: JSON.stringify(config), version: expectedVersion + 1 },
+            ConditionExpression: "version = :expected",
+            ExpressionAttributeValues: { ":expected": expectedVersion },
+          }),
+        );
+        return "ok";
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return "conflict";
+        throw error;
+      }
+    });
+  }
+
+  getApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    return this.cached(`key:${keyHash}`, this.settings.apiKeyCacheMs ?? 0, async () => {
+      const item = await this.get(keys.apiKey(keyHash));
+      return item ? toApiKey(keyHash, item) : undefined;
+    });
+  }
+
+  // ---- user reads ------------------------------------------------------------------------
+
+  async loadUser(appId: string, userId: string): Promise<UserRecords> {
+    return this.call("loadUser", async () => {
+      const items: Item[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page: QueryCommandOutput = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": keys.userPk(appId, userId) },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      const bySk = (prefix: string) => items.filter((i) => String(i.sk).startsWith(prefix));
+      return {
+        state: toUserState(
+          appId,
+          userId,
+          items.find((i) => i.sk === "STATE"),
+        ),
+        factors: bySk("FACTOR#").map((i) => toFactor(appId, userId, i)),
+        challenges: bySk("CHALLENGE#").map((i) => toChallenge(appId, userId, i)),
+      };
+    });
+  }
+
+  async getUserState(appId: string, userId: string): Promise<UserState | undefined> {
+    return toUserState(appId, userId, await this.get(keys.state(appId, userId)));
+  }
+
+  async getFactor(appId: string, userId: string, factorId: string): Promise<Factor | undefined> {
+    const item = await this.get(keys.factor(appId, userId, factorId));
+    return item ? toFactor(appId, userId, item) : undefined;
+  }
+
+  async getChallenge(appId: string, userId: string, challengeId: string): Promise<Challenge | undefined> {
+    const item = await this.get(keys.challenge(appId, userId, challengeId));
+    return item ? toChallenge(appId, userId, item) : undefined;
+  }
+
+  // ---- factors ---------------------------------------------------------------------------
+
+  async putFactor(factor: Factor, replaces: readonly string[]): Promise<void> {
+    await this.call("putFactor", async () => {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...fromFactor(factor), ttl: ttlAt(factor.createdAt) + PENDING_FACTOR_TTL_S },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      await Promise.all(
+        replaces.map((factorId) =>
+          this.ignoreConditionFailure(
+            this.db.send(
+              new DeleteCommand({
+                TableName: this.table,
+                Key: keys.factor(factor.appId, factor.userId, factorId),
+                ConditionExpression: "#status = :pending",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: { ":pending": "pending" },
+              }),
+            ),
+          ),
+        ),
+      );
+    });
+  }
+
+  async activateFactor(
+    factor: Factor,
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[] },
+  ): Promise<ActivationOutcome> {
+    const { appId, userId, factorId, type } = factor;
+    const { now } = details;
+    return this.call("activateFactor", async () => {
+      const outcome = await this.compareAndSet<ActivationOutcome>(appId, userId, (state) => {
+        const until = state?.lockedUntil;
+        if (until !== undefined && until > now)
+          return { done: { ok: false, reason: "locked", lockedUntil: until } };
+        if (state?.activeFactors[type] !== undefined) return { done: { ok: false, reason: "factor_exists" } };
+        const turnsOn = state?.enabled !== true;
+        return {
+          update: {
+            set: {
+              enabled: true,
+              failedAttempts: 0,
+              lastVerifiedAt: now,
+              [activeAttr(type)]: factorId,
+              [lastUsedAttr(factorId)]: now,
+              ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes) } : {}),
+            },
+            expect: { enabled: state?.enabled === true ? true : undefined, [activeAttr(type)]: undefined },
+            notLocked: now,
+          },
+          result: { ok: true, turnedMfaOn: turnsOn },
+        };
+      });
+      if (!outcome.ok) return outcome;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.factor(appId, userId, factorId),
+            UpdateExpression: "SET #status = :active, activatedAt = :now REMOVE #ttl",
+            ConditionExpression: "#status = :pending",
+            ExpressionAttributeNames: { "#status": "status", "#ttl": "ttl" },
+            ExpressionAttributeValues: { ":active": "active", ":pending": "pending", ":now": now },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // Replaced by a newer enrollment meanwhile: undo the pointer we just set.
+        await this.ignoreConditionFailure(
+          this.db.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: keys.state(appId, userId),
+              UpdateExpression: "REMOVE #active",
+              ConditionExpression: "#active = :fid",
+              ExpressionAttributeNames: { "#active": activeAttr(type) },
+              ExpressionAttributeValues: { ":fid": factorId },
+            }),
+          ),
+        );
+        return { ok: false, reason: "factor_gone" };
+      }
+      return outcome;
+    });
+  }
+
+  // ---- sends and challenges ------------------------------------------------------------
+
+  async reserveSend(
+    appId: string,
+    userId: string,
+    policy: { now: EpochMs; maxCodeRequests: number; windowSeconds: number },
+  ): Promise<SendReservation | { ok: false; lockedUntil: EpochMs }> {
+    const { now, maxCodeRequests, windowSeconds } = policy;
+    return this.call("reserveSend", () =>
+      this.compareAndSet<SendReservation | { ok: false; lockedUntil: EpochMs }>(appId, userId, (state) => {
+        if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+          return { done: { ok: false, lockedUntil: state.lockedUntil } };
+        }
+        const windowOpen = state?.sendWindowEnd !== undefined && state.sendWindowEnd > now;
+        const count = windowOpen ? (state?.sendCount ?? 0) : 0;
+        if (windowOpen && count >= maxCodeRequests) {
+          return { done: { ok: false, retryAt: state?.sendWindowEnd ?? now } };
+        }
+        // The window starts with its first send; reaching the maximum restarts the wait from now.
+        const reachesMax = count + 1 >= maxCodeRequests;
+        const windowEnd =
+          windowOpen && !reachesMax ? (state?.sendWindowEnd ?? now) : now + windowSeconds * 1000;
+        return {
+          update: {
+            set: { sendCount: count + 1, sendWindowEnd: windowEnd },
+            expect: { sendCount: state?.sendCount, sendWindowEnd: state?.sendWindowEnd },
+            notLocked: now,
+            zeroIsAbsent: true,
+          },
+          result: { ok: true, windowEnd },
+        };
+      }),
+    );
+  }
+
+  async releaseSend(appId: string, userId: string, windowEnd: EpochMs): Promise<void> {
+    await this.call("releaseSend", () =>
+      this.ignoreConditionFailure(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(appId, userId),
+            UpdateExpression: "SET sendCount = sendCount - :one",
+            ConditionExpression: "sendCount > :zero AND sendWindowEnd = :windowEnd",
+            ExpressionAttributeValues: { ":one": 1, ":zero": 0, ":windowEnd": windowEnd },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async putChallenge(challenge: Challenge): Promise<void> {
+    await this.call("putChallenge", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: fromChallenge(challenge),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    );
+  }
+
+  async supersedeChallenges(
+    appId: string,
+    userId: string,
+    challengeIds: readonly string[],
+    now: EpochMs,
+  ): Promise<void> {
+    await this.call("supersedeChallenges", () =>
+      Promise.all(challengeIds.map((id) => this.markChallengeDead(appId, userId, id, now))),
+    );
+  }
+
+  async discardChallenge(appId: string, userId: string, challengeId: string, now: EpochMs): Promise<void> {
+    await this.call("discardChallenge", () => this.markChallengeDead(appId, userId, challengeId, now));
+  }
+
+  private markChallengeDead(
+    appId: string,
+    userId: string,
+    challengeId: string,
+    now: EpochMs,
+  ): Promise<unknown> {
+    return this.ignoreConditionFailure(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.challenge(appId, userId, challengeId),
+          UpdateExpression: "SET supersededAt = :now",
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(usedAt)",
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      ),
+    );
+  }
+
+  async redirectChallenge(challenge: Challenge): Promise<void> {
+    await this.call("redirectChallenge", () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.challenge(challenge.appId, challenge.userId, challenge.challengeId),
+          UpdateExpression: "SET channel = :channel, factorId = :factorId, destination = :destination",
+          ExpressionAttributeValues: {
+            ":channel": challenge.channel,
+            ":factorId": challenge.factorId,
+            ":destination": challenge.destination,
+          },
+        }),
+      ),
+    );
+  }
+
+  async redeemChallenge(
+    appId: string,
+    userId: string,
+    challengeId: string,
+    codeHash: string,
+    now: EpochMs,
+    purposes: readonly ChallengePurpose[],
+  ): Promise<Challenge | undefined> {
+    const purposeValues = Object.fromEntries(purposes.map((p, i) => [`:p${i}`, p]));
+    return this.call("redeemChallenge", async () => {
+      try {
+        const result = await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.challenge(appId, userId, challengeId),
+            UpdateExpression: "SET usedAt = :now",
+            ConditionExpression: `attribute_exists(pk) AND codeHash = :hash AND attribute_not_exists(usedAt) AND attribute_not_exists(supersededAt) AND expiresAt > :now AND purpose IN (${Object.keys(purposeValues).join(", ")})`,
+            ExpressionAttributeValues: { ":now": now, ":hash": codeHash, ...purposeValues },
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        return result.Attributes ? toChallenge(appId, userId, result.Attributes) : undefined;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  // ---- verification outcomes --------------------------------------------------------------
+
+  async recordFailure(
+    appId: string,
+    userId: string,
+    policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
+  ): Promise<FailureOutcome> {
+    const { now, maxVerifyAttempts, lockoutSeconds } = policy;
+    return this.call("recordFailure", () =>
+      this.compareAndSet<FailureOutcome>(appId, userId, (state) => {
+        if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+          return { done: { locked: true, lockedUntil: state.lockedUntil } };
+        }
+        const failed = (state?.failedAttempts ?? 0) + 1;
+        const expect = { failedAttempts: state === undefined ? undefined : state.failedAttempts };
+        if (failed >= maxVerifyAttempts) {
+          const lockedUntil = now + lockoutSeconds * 1000;
+          return {
+            update: { set: { failedAttempts: 0, lockedUntil }, expect, notLocked: now, zeroIsAbsent: true },
+            result: { locked: true, lockedUntil },
+          };
+        }
+        return {
+          update: { set: { failedAttempts: failed }, expect, notLocked: now, zeroIsAbsent: true },
+          result: { locked: false, failedAttempts: failed },
+        };
+      }),
+    );
+  }
+
+  async approve(
+    appId: string,
+    userId: string,
+    details: { now: EpochMs; factorId?: string },
+  ): Promise<ApprovalOutcome> {
+    const { now, factorId } = details;
+    return this.call("approve", async () => {
+      try {
+        const names: Record<string, string> = factorId ? { "#lastUsed": lastUsedAttr(factorId) } : {};
+        const result = await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(appId, userId),
+            UpdateExpression: `SET failedAttempts = :zero, lastVerifiedAt = :now${factorId ? ", #lastUsed = :now" : ""}`,
+            ConditionExpression: NOT_LOCKED,
+            ExpressionAttributeNames: factorId ? names : undefined,
+            ExpressionAttributeValues: { ":zero": 0, ":now": now },
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        const state = toUserState(appId, userId, result.Attributes);
+        if (!state) throw new Error("approve returned no state");
+        return { ok: true, state };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const state = await this.getUserState(appId, userId);
+        return { ok: false, lockedUntil: state?.lockedUntil ?? now };
+      }
+    });
+  }
+
+  async consumeRecoveryCode(
+    appId: string,
+    userId: string,
+    codeHash: string,
+    now: EpochMs,
+  ): Promise<"consumed" | "no_match" | "locked"> {
+    return this.call("consumeRecoveryCode", async () => {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(appId, userId),
+            UpdateExpression: "DELETE recoveryCodes :set",
+            ConditionExpression: `contains(recoveryCodes, :hash) AND ${NOT_LOCKED}`,
+            ExpressionAttributeValues: { ":set": new Set([codeHash]), ":hash": codeHash, ":now": now },
+          }),
+        );
+        return "consumed";
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const state = await this.getUserState(appId, userId);
+        return state?.lockedUntil !== undefined && state.lockedUntil > now ? "locked" : "no_match";
+      }
+    });
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------
+
+  async putSession(session: Session): Promise<void> {
+    await this.call("putSession", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.session(session.tokenHash),
+            appId: session.appId,
+            userId: session.userId,
+            method: session.method,
+            issuedAt: session.issuedAt,
+            expiresAt: session.expiresAt,
+            ttl: ttlAt(session.expiresAt),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    );
+  }
+
+  async getSession(tokenHash: string): Promise<Session | undefined> {
+    const item = await this.get(keys.session(tokenHash));
+    return item ? toSession(tokenHash, item) : undefined;
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {
+    return this.call("get", async () => {
+      const result = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
+      );
+      return result.Item;
+    });
+  }
+
+  /**
+   * Optimistic compare-and-set on the user's state item: read it consistently, decide, then
+   * write only if the attributes the decision rested on are unchanged. Under contention one
+   * writer wins each round and the others decide again on fresh state, so no count is lost.
+   */
+  private async compareAndSet<T>(
+    appId: string,
+    userId: string,
+    decide: (state: UserState | undefined) => CasStep<T>,
+  ): Promise<T> {
+    const attempts = this.settings.maxCasAttempts ?? 50;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const state = await this.getUserState(appId, userId);
+      const step = decide(state);
+      if ("done" in step) return step.done;
+      try {
+        await this.conditionalSet(keys.state(appId, userId), step.update);
+        return step.result;
+      } catch (error) {
+        if (!(error instanceof CasConflict)) throw error;
+      }
+    }
+    throw new StoreUnavailable("compare-and-set: too much contention");
+  }
+
+  private async conditionalSet(key: { pk: string; sk: string }, update: CasUpdate): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const conditions: string[] = [];
+    let n = 0;
+    for (const [attr, value] of Object.entries(update.set)) {
+      names[`#s${n}`] = attr;
+      values[`:s${n}`] = value;
+      sets.push(`#s${n} = :s${n}`);
+      n++;
+    }
+    for (const [attr, value] of Object.entries(update.expect)) {
+      names[`#e${n}`] = attr;
+      if (value === undefined) {
+        conditions.push(`attribute_not_exists(#e${n})`);
+      } else if (value === 0 && update.zeroIsAbsent) {
+        values[`:e${n}`] = value;
+        conditions.push(`(attribute_not_exists(#e${n}) OR #e${n} = :e${n})`);
+      } else {
+        values[`:e${n}`] = value;
+        conditions.push(`#e${n} = :e${n}`);
+      }
+      n++;
+    }
+    if (update.notLocked !== undefined) {
+      values[":now"] = update.notLocked;
+      conditions.push(NOT_LOCKED);
+    }
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: conditions.join(" AND ") || undefined,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new CasConflict();
+      throw error;
+    }
+  }
+
+  private async ignoreConditionFailure(promise: Promise<unknown>): Promise<unknown> {
+    try {
+      return await promise;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  private async cached<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+    if (ttlMs > 0) {
+      const hit = this.cache.get(key);
+      if (hit && hit.until > Date.now()) return hit.value as T;
+    }
+    const value = await load();
+    if (ttlMs > 0 && value !== undefined) this.cache.set(key, { until: Date.now() + ttlMs, value });
+    return value;
+  }
+
+  /** Anything but a decided condition failure is a store fault: the caller answers 503, never approves. */
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof StoreUnavailable || error instanceof CasConflict) throw error;
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      throw new StoreUnavailable(operation, { cause: error });
+    }
+  }
+}
+
+interface CasUpdate {
+  set: Record<string, unknown>;
+  /** Attribute values the decision rested on; `undefined` means "absent". */
+  expect: Record<string, unknown>;
+  /** Also require the user not to be locked at this time. */
+  notLocked?: EpochMs;
+  /** Treat an expected 0 as "0 or absent" (counters start absent). */
+  zeroIsAbsent?: boolean;
+}
+
+type CasStep<T> = { done: T } | { update: CasUpdate; result: T };

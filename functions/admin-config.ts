@@ -1,0 +1,44 @@
+import { DomainError } from "#core/errors";
+import { getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
+import { createApp } from "#core/use-cases/create-app";
+import { cloudDeps } from "#http/cloud-deps";
+import { once } from "#http/deps";
+import { createHandler, json, type RouteImpls, route } from "#http/handler";
+import { configBody, createAppBody } from "#http/schemas";
+
+const etag = (version: number): string => `"${version}"`;
+
+/** `If-Match: "7"` (or `W/"7"`, or `*`); anything else is a version that cannot match. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === "*") return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,12})"?\s*$/.exec(header);
+  if (!match?.[1]) throw new DomainError("version_conflict", "If-Match must name a version from the ETag.");
+  return Number(match[1]);
+}
+
+export const adminRoutes: RouteImpls = {
+  "POST /v1/admin/apps": route({
+    body: createAppBody,
+    run: async ({ body }, deps) => json(201, await createApp(deps, { name: body.name })),
+  }),
+  "GET /v1/admin/apps/{appId}/config": route({
+    run: async ({ params }, deps) => {
+      const { config, version } = await getAppConfig(deps, params.appId ?? "");
+      return json(200, config, { etag: etag(version) });
+    },
+  }),
+  "PUT /v1/admin/apps/{appId}/config": route({
+    body: configBody,
+    run: async ({ params, body, headers }, deps) => {
+      const { config, version } = await updateAppConfig(deps, {
+        appId: params.appId ?? "",
+        body,
+        ifMatch: parseIfMatch(headers["if-match"]),
+      });
+      return json(200, config, { etag: etag(version) });
+    },
+  }),
+  "GET /healthz": route({ run: async () => json(200, { ok: true }) }),
+};
+
+export const handler = createHandler("admin-config", adminRoutes, once(cloudDeps));

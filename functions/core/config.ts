@@ -1,0 +1,165 @@
+import { z } from "zod";
+import type { FieldError } from "./errors.ts";
+
+/** The id a client app uses for its end user: 1–128 of `[A-Za-z0-9._@+-]`. */
+export const userIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._@+-]+$/, "1-128 characters of A-Z a-z 0-9 . _ @ + -");
+
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number such as +14155550100");
+const countryCode = z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as US");
+const dialingCode = z.string().regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +1 or +91");
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, "a Secrets Manager name: 1-128 of A-Z a-z 0-9 / _ + = . @ -");
+
+const withCode = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => s.includes("{code}"), "must contain {code}");
+
+/** `en` must be complete; other locales may override only some parts. */
+export const messageTemplateSchema = z.strictObject({
+  sms: withCode(1600).default("Your {app} code is {code}. It expires in {minutes} min."),
+  emailSubject: z.string().min(1).max(200).default("Your {app} verification code"),
+  emailText: withCode(10_000).default(
+    "Your {app} verification code is {code}.\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this email.",
+  ),
+  emailHtml: withCode(20_000).default(
+    "<p>Your {app} verification code is <strong>{code}</strong>.</p><p>It expires in {minutes} minutes. If you did not ask for it, ignore this email.</p>",
+  ),
+});
+const localeTemplateSchema = z.strictObject({
+  sms: withCode(1600).optional(),
+  emailSubject: z.string().min(1).max(200).optional(),
+  emailText: withCode(10_000).optional(),
+  emailHtml: withCode(20_000).optional(),
+});
+export type MessageTemplate = z.infer<typeof messageTemplateSchema>;
+export type Templates = Record<string, Partial<MessageTemplate>> & { en: MessageTemplate };
+
+const locale = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR");
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const appConfigSchema = z.strictObject({
+  version: z.number().int().min(1).default(1),
+  mfa: z
+    .strictObject({
+      required: z.boolean().default(false),
+      primaryMethod: z.enum(["sms", "email"]).default("sms"),
+      fallbackMethod: z.enum(["sms", "email", "none"]).default("email"),
+      exemptUserIds: z.array(userIdSchema).max(1000).default([]),
+    })
+    .prefault({}),
+  code: z
+    .strictObject({
+      length: int(6, 10).default(6),
+      ttlSeconds: int(30, 600).default(300),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxCodeRequests: int(1, 20).default(5),
+      requestTimeoutSeconds: int(1, 86_400).default(900),
+      maxVerifyAttempts: int(1, 10).default(3),
+      lockoutSeconds: int(1, 86_400).default(1800),
+    })
+    .prefault({}),
+  sessions: z.strictObject({ durationSeconds: int(60, 31_536_000).default(7_776_000) }).prefault({}),
+  stepUpSeconds: int(30, 3600).default(300),
+  totp: z
+    .strictObject({
+      issuer: z.string().min(1).max(100).optional(),
+      digits: z.union([z.literal(6), z.literal(8)]).default(6),
+      periodSeconds: z.union([z.literal(30), z.literal(60)]).default(30),
+      algorithm: z.enum(["SHA1", "SHA256", "SHA512"]).default("SHA1"),
+      window: int(0, 2).default(1),
+    })
+    .prefault({}),
+  recoveryCodes: z.strictObject({ count: int(5, 20).default(10) }).prefault({}),
+  sms: z
+    .strictObject({
+      provider: z.enum(["twilio", "sinch", "local"]).default("twilio"),
+      secretName: secretName.default("twilio"),
+      defaultCountryCode: dialingCode.default("+1"),
+      allowedCountries: z
+        .array(z.union([z.literal("*"), countryCode]))
+        .min(1)
+        .max(250)
+        .default(["*"]),
+      messagingServiceSid: z
+        .string()
+        .regex(/^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID: MG and 32 hex digits")
+        .nullable()
+        .default(null),
+      senders: z
+        .array(z.strictObject({ number: e164, countries: z.array(countryCode).min(1).max(250) }))
+        .max(100)
+        .default([{ number: "+14155550100", countries: ["US", "CA"] }]),
+      defaultSender: e164.nullable().default("+14155550100"),
+      sinch: z
+        .strictObject({
+          endpointUrl: z
+            .url({ protocol: /^https?$/ })
+            .refine(
+              (u) => u.startsWith("https://") || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u),
+              "must be https (plain http only for localhost)",
+            )
+            .default("https://verification.api.sinch.com"),
+          authMethod: z.enum(["basic", "signed"]).default("basic"),
+          secretName: secretName.default("sinch-verification-api"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  email: z
+    .strictObject({
+      provider: z.enum(["ses", "local"]).default("ses"),
+      fromAddress: z.email().max(254).default("no-reply@example.com"),
+      fromName: z.string().min(1).max(100).default("Example"),
+      configurationSet: z.string().min(1).max(64).nullable().default(null),
+    })
+    .prefault({}),
+  templates: z
+    .record(locale, localeTemplateSchema)
+    .default({})
+    // `en` was checked above as a partial; completing it from the defaults cannot fail.
+    .transform(
+      (templates): Templates => ({ ...templates, en: messageTemplateSchema.parse(templates.en ?? {}) }),
+    ),
+});
+
+export type AppConfig = z.output<typeof appConfigSchema>;
+export type AppConfigInput = z.input<typeof appConfigSchema>;
+
+export type ConfigParse = { ok: true; config: AppConfig } | { ok: false; errors: FieldError[] };
+
+const joinPath = (path: readonly PropertyKey[]): string => path.map(String).join(".") || "(root)";
+
+/** One entry per bad path; an unknown key is reported at its own path so a typo is easy to find. */
+export const issuesToFieldErrors = (issues: readonly z.core.$ZodIssue[]): FieldError[] =>
+  issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: joinPath([...issue.path, key]), message: "unknown field" }))
+      : [{ path: joinPath(issue.path), message: issue.message }],
+  );
+
+/** Parses a whole config: omitted fields take their defaults, out-of-range values are listed by path. */
+export function parseAppConfig(input: unknown): ConfigParse {
+  const result = appConfigSchema.safeParse(input);
+  return result.success
+    ? { ok: true, config: result.data }
+    : { ok: false, errors: issuesToFieldErrors(result.error.issues) };
+}
+
+export function defaultAppConfig(appName: string): AppConfig {
+  const parsed = appConfigSchema.parse({ totp: { issuer: appName } });
+  return parsed;
+}
+
+export const issuerOf = (config: AppConfig, appName: string): string => config.totp.issuer ?? appName;

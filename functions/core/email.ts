@@ -1,0 +1,15 @@
+import { z } from "zod";
+import { DomainError } from "./errors.ts";
+import { maskEmail } from "./mask.ts";
+
+const emailSchema = z.email().max(254);
+
+export function parseEmail(input: string): { address: string; masked: string } {
+  const address = input.trim();
+  if (!emailSchema.safeParse(address).success) {
+    throw new DomainError("invalid_email", "The email address is not valid.", {
+      errors: [{ path: "email", message: "not a valid email address" }],
+    });
+  }
+  return { address, masked: maskEmail(address) };
+}

@@ -1,0 +1,237 @@
+import type { AppConfig } from "./config.ts";
+
+/** Times in the domain are epoch milliseconds; the HTTP layer renders ISO-8601. */
+export type EpochMs = number;
+
+export interface Clock {
+  now(): EpochMs;
+}
+
+export type FactorType = "sms" | "email" | "totp";
+export type CodeChannel = "sms" | "email";
+export type ChallengePurpose = "login" | "step_up" | "password_change" | "activation";
+export type VerificationMethod = CodeChannel | "totp" | "recovery";
+
+export interface AppRecord {
+  appId: string;
+  name: string;
+  createdAt: EpochMs;
+  sessionsNotBefore?: EpochMs;
+}
+
+export interface ApiKeyRecord {
+  keyHash: string;
+  keyId: string;
+  appId: string;
+  createdAt: EpochMs;
+  revokedAt?: EpochMs;
+}
+
+export interface StoredConfig {
+  /** As stored: the loader re-validates it, a bad stored value is reported rather than used. */
+  raw: unknown;
+  version: number;
+}
+
+export interface EncryptedValue {
+  keyId: string;
+  /** base64 of iv | ciphertext | tag */
+  data: string;
+}
+
+export interface Factor {
+  factorId: string;
+  appId: string;
+  userId: string;
+  type: FactorType;
+  status: "pending" | "active";
+  /** Masked form, safe to show. */
+  destination: string;
+  /** E.164 phone or email address; never logged. */
+  address?: string;
+  totpSecret?: EncryptedValue;
+  createdAt: EpochMs;
+  activatedAt?: EpochMs;
+  /** The code sent at enrollment, checked by activation. */
+  activationChallengeId?: string;
+}
+
+export interface UserState {
+  appId: string;
+  userId: string;
+  enabled: boolean;
+  failedAttempts: number;
+  lockedUntil?: EpochMs;
+  sendCount: number;
+  sendWindowEnd?: EpochMs;
+  lastVerifiedAt?: EpochMs;
+  sessionsNotBefore?: EpochMs;
+  recoveryCodesRemaining: number;
+  activeFactors: Partial<Record<FactorType, string>>;
+  lastUsed: Record<string, EpochMs>;
+  lastTotpStep?: number;
+}
+
+export interface Challenge {
+  challengeId: string;
+  appId: string;
+  userId: string;
+  purpose: ChallengePurpose;
+  channel: CodeChannel;
+  factorId: string;
+  codeHash: string;
+  destination: string;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+  usedAt?: EpochMs;
+  supersededAt?: EpochMs;
+}
+
+export interface Session {
+  tokenHash: string;
+  appId: string;
+  userId: string;
+  method: VerificationMethod;
+  issuedAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+export interface UserRecords {
+  state: UserState | undefined;
+  factors: Factor[];
+  challenges: Challenge[];
+}
+
+export type SendReservation = { ok: true; windowEnd: EpochMs } | { ok: false; retryAt: EpochMs };
+export type FailureOutcome =
+  | { locked: false; failedAttempts: number }
+  | { locked: true; lockedUntil: EpochMs };
+export type ApprovalOutcome = { ok: true; state: UserState } | { ok: false; lockedUntil: EpochMs };
+export type ActivationOutcome =
+  | { ok: true; turnedMfaOn: boolean }
+  | { ok: false; reason: "locked"; lockedUntil: EpochMs }
+  | { ok: false; reason: "factor_exists" | "factor_gone" };
+
+/**
+ * Persistence. Every method that changes a counter or redeems something is a single
+ * conditional write in the adapter, so concurrent requests cannot double-spend.
+ * Reads that decide anything are strongly consistent.
+ */
+export interface Store {
+  createApp(app: AppRecord, config: AppConfig, key: ApiKeyRecord): Promise<void>;
+  getApp(appId: string): Promise<AppRecord | undefined>;
+  getConfig(appId: string): Promise<StoredConfig | undefined>;
+  /** Writes `config` as version `expectedVersion + 1` only if the stored version is still `expectedVersion`. */
+  putConfig(appId: string, config: AppConfig, expectedVersion: number): Promise<"ok" | "conflict">;
+  getApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
+
+  loadUser(appId: string, userId: string): Promise<UserRecords>;
+  getUserState(appId: string, userId: string): Promise<UserState | undefined>;
+  getFactor(appId: string, userId: string, factorId: string): Promise<Factor | undefined>;
+  getChallenge(appId: string, userId: string, challengeId: string): Promise<Challenge | undefined>;
+
+  /** Saves a new factor and deletes the pending factors it replaces. */
+  putFactor(factor: Factor, replaces: readonly string[]): Promise<void>;
+  /** Counts one send in the user's window, unless the window is full or the user is locked. */
+  reserveSend(
+    appId: string,
+    userId: string,
+    policy: { now: EpochMs; maxCodeRequests: number; windowSeconds: number },
+  ): Promise<SendReservation | { ok: false; lockedUntil: EpochMs }>;
+  /** Gives back a reserved send that no provider accepted. */
+  releaseSend(appId: string, userId: string, windowEnd: EpochMs): Promise<void>;
+  putChallenge(challenge: Challenge): Promise<void>;
+  /** After a new code was delivered: the earlier ones stop working. */
+  supersedeChallenges(
+    appId: string,
+    userId: string,
+    challengeIds: readonly string[],
+    now: EpochMs,
+  ): Promise<void>;
+  /** The code went out through the fallback channel instead. */
+  redirectChallenge(challenge: Challenge): Promise<void>;
+  /** A code no provider accepted: it can never be redeemed. */
+  discardChallenge(appId: string, userId: string, challengeId: string, now: EpochMs): Promise<void>;
+  /** Marks the challenge used iff the hash and purpose match and it is unused, not superseded, not expired. */
+  redeemChallenge(
+    appId: string,
+    userId: string,
+    challengeId: string,
+    codeHash: string,
+    now: EpochMs,
+    purposes: readonly ChallengePurpose[],
+  ): Promise<Challenge | undefined>;
+  /** Counts one wrong code, locking the user when it is the last one allowed. Never counts while locked. */
+  recordFailure(
+    appId: string,
+    userId: string,
+    policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
+  ): Promise<FailureOutcome>;
+  /** A successful verification: resets the wrong-code count, unless the user is locked. */
+  approve(
+    appId: string,
+    userId: string,
+    details: { now: EpochMs; factorId?: string },
+  ): Promise<ApprovalOutcome>;
+  activateFactor(
+    factor: Factor,
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; mfaWasOn: boolean },
+  ): Promise<ActivationOutcome>;
+  /** Removes one unused recovery code, unless the user is locked. */
+  consumeRecoveryCode(
+    appId: string,
+    userId: string,
+    codeHash: string,
+    now: EpochMs,
+  ): Promise<"consumed" | "no_match" | "locked">;
+  putSession(session: Session): Promise<void>;
+  getSession(tokenHash: string): Promise<Session | undefined>;
+}
+
+export interface OutgoingEmail {
+  to: string;
+  fromAddress: string;
+  fromName: string;
+  subject: string;
+  text: string;
+  html: string;
+  configurationSet: string | null;
+}
+
+export interface OutgoingSms {
+  to: string;
+  body: string;
+}
+
+export interface Delivery {
+  provider: string;
+  providerMessageId: string;
+}
+
+export interface EmailProvider {
+  sendEmail(message: OutgoingEmail): Promise<Delivery>;
+}
+
+export interface SmsProvider {
+  sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery>;
+}
+
+export interface ServiceSecret {
+  /** HMAC key for codes and recovery codes. */
+  pepper: string;
+  /** AES-256 keys for TOTP secrets, base64, by key id; `currentKeyId` encrypts. */
+  encryptionKeys: Record<string, string>;
+  currentKeyId: string;
+}
+
+export interface Secrets {
+  serviceSecret(): Promise<ServiceSecret>;
+}
+
+export interface Deps {
+  store: Store;
+  clock: Clock;
+  secrets: Secrets;
+  email: (config: AppConfig) => EmailProvider;
+  sms: (config: AppConfig) => SmsProvider;
+}

@@ -1,0 +1,56 @@
+import { DomainError } from "../errors.ts";
+import { assertNotLocked, lockedError } from "../policy.ts";
+import type { Deps, Factor } from "../ports.ts";
+import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
+import { loadAppContext } from "./app-config.ts";
+import { redeemCode } from "./redeem-code.ts";
+
+export interface Activation {
+  factor: Factor;
+  /** Only when this activation turned MFA on for the user; never shown again. */
+  recoveryCodes?: string[];
+}
+
+export async function activateFactor(
+  deps: Deps,
+  input: { appId: string; userId: string; factorId: string; code: string },
+): Promise<Activation> {
+  const ctx = await loadAppContext(deps, input.appId);
+  const [factor, state] = await Promise.all([
+    deps.store.getFactor(input.appId, input.userId, input.factorId),
+    deps.store.getUserState(input.appId, input.userId),
+  ]);
+  assertNotLocked(state, deps.clock.now());
+  if (!factor) throw new DomainError("factor_not_found", "No such factor for this user.");
+  if (factor.status === "active") throw new DomainError("factor_exists", "This factor is already active.");
+  if (!factor.activationChallengeId)
+    throw new DomainError("factor_not_found", "No such factor for this user.");
+
+  await redeemCode(deps, ctx, {
+    userId: input.userId,
+    challengeId: factor.activationChallengeId,
+    code: input.code,
+    purposes: ["activation"],
+  });
+
+  const mfaWasOn = state?.enabled === true;
+  const recoveryCodes = mfaWasOn ? [] : generateRecoveryCodes(ctx.config.recoveryCodes.count);
+  const { pepper } = await deps.secrets.serviceSecret();
+  const now = deps.clock.now();
+  const outcome = await deps.store.activateFactor(factor, {
+    now,
+    mfaWasOn,
+    recoveryCodeHashes: recoveryCodes.map((code) =>
+      recoveryCodeHash(pepper, input.appId, input.userId, code),
+    ),
+  });
+  if (!outcome.ok) {
+    if (outcome.reason === "locked") throw lockedError(outcome.lockedUntil);
+    if (outcome.reason === "factor_exists") {
+      throw new DomainError("factor_exists", `The user already has an active ${factor.type} factor.`);
+    }
+    throw new DomainError("factor_not_found", "The factor was replaced by a newer enrollment.");
+  }
+  const activated: Factor = { ...factor, status: "active", activatedAt: now };
+  return outcome.turnedMfaOn ? { factor: activated, recoveryCodes } : { factor: activated };
+}

@@ -1,0 +1,32 @@
+import { defaultAppConfig } from "../config.ts";
+import { DomainError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import type { Deps } from "../ports.ts";
+import { apiKeyHash, newApiKey } from "../sessions.ts";
+
+export interface CreatedApp {
+  appId: string;
+  apiKey: string;
+  keyId: string;
+}
+
+/** Creates an app with the default policy and its first API key; the key is returned once, stored hashed. */
+export async function createApp(
+  deps: Pick<Deps, "store" | "clock">,
+  input: { name: string; appId?: string },
+): Promise<CreatedApp> {
+  const appId = input.appId ?? newId("app");
+  if (input.appId !== undefined && (await deps.store.getApp(appId))) {
+    throw new DomainError("invalid_request", `App ${appId} exists already.`);
+  }
+  const now = deps.clock.now();
+  const apiKey = newApiKey();
+  const keyId = newId("key");
+  await deps.store.createApp({ appId, name: input.name, createdAt: now }, defaultAppConfig(input.name), {
+    keyHash: apiKeyHash(apiKey),
+    keyId,
+    appId,
+    createdAt: now,
+  });
+  return { appId, apiKey, keyId };
+}

@@ -1,0 +1,137 @@
+import { challengeCodeHash, generateNumericCode } from "../codes.ts";
+import { DomainError, ProviderError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError } from "../policy.ts";
+import type { Challenge, ChallengePurpose, CodeChannel, Deps, Factor } from "../ports.ts";
+import { renderTemplate, templatesFor } from "../templates.ts";
+import type { AppContext } from "./app-config.ts";
+
+export interface CodeTarget {
+  channel: CodeChannel;
+  factor: Factor;
+}
+
+export interface IssuedCode {
+  challenge: Challenge;
+  fallbackUsed: boolean;
+}
+
+/**
+ * Sends one code to the first target whose provider accepts it, trying the next on refusal,
+ * error or timeout. One challenge per request, counted once against the send limit, and not
+ * counted at all when no provider accepted it. Earlier challenges of the same purpose stop
+ * working only once the new code is out.
+ */
+export async function issueCode(
+  deps: Deps,
+  ctx: AppContext,
+  input: {
+    userId: string;
+    purpose: ChallengePurpose;
+    targets: readonly CodeTarget[];
+    locale?: string;
+    supersedes: readonly string[];
+  },
+): Promise<IssuedCode> {
+  const [first] = input.targets;
+  if (!first) throw new DomainError("no_factor", "The user has no active factor to send a code to.");
+  const { config, app } = ctx;
+  const now = deps.clock.now();
+  const reservation = await deps.store.reserveSend(app.appId, input.userId, {
+    now,
+    maxCodeRequests: config.limits.maxCodeRequests,
+    windowSeconds: config.limits.requestTimeoutSeconds,
+  });
+  if (!reservation.ok) {
+    throw "lockedUntil" in reservation
+      ? lockedError(reservation.lockedUntil)
+      : rateLimitedError(reservation.retryAt, now);
+  }
+
+  const { pepper } = await deps.secrets.serviceSecret();
+  const challengeId = newId("ch");
+  const code = generateNumericCode(config.code.length);
+  const challenge: Challenge = {
+    challengeId,
+    appId: app.appId,
+    userId: input.userId,
+    purpose: input.purpose,
+    channel: first.channel,
+    factorId: first.factor.factorId,
+    codeHash: challengeCodeHash(pepper, app.appId, challengeId, code),
+    destination: first.factor.destination,
+    createdAt: now,
+    expiresAt: now + config.code.ttlSeconds * 1000,
+  };
+  try {
+    await deps.store.putChallenge(challenge);
+  } catch (error) {
+    await deps.store.releaseSend(app.appId, input.userId, reservation.windowEnd).catch(() => undefined);
+    throw error;
+  }
+
+  const text = templatesFor(config, input.locale);
+  const values = { app: config.totp.issuer ?? app.name, code, minutes: minutesOf(config.code.ttlSeconds) };
+  let lastError: ProviderError | undefined;
+  for (const [index, target] of input.targets.entries()) {
+    try {
+      const address = target.factor.address;
+      if (!address) throw new ProviderError(target.channel, "no_address", "factor has no address");
+      await withTimeout(
+        target.channel === "email"
+          ? deps.email(config).sendEmail({
+              to: address,
+              fromAddress: config.email.fromAddress,
+              fromName: config.email.fromName,
+              subject: renderTemplate(text.emailSubject, values),
+              text: renderTemplate(text.emailText, values),
+              html: renderTemplate(text.emailHtml, values),
+              configurationSet: config.email.configurationSet,
+            })
+          : deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config),
+        PROVIDER_TIMEOUT_MS,
+        target.channel,
+      );
+      const delivered =
+        index === 0
+          ? challenge
+          : {
+              ...challenge,
+              channel: target.channel,
+              factorId: target.factor.factorId,
+              destination: target.factor.destination,
+            };
+      if (index > 0) await deps.store.redirectChallenge(delivered);
+      await deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes, now);
+      return { challenge: delivered, fallbackUsed: index > 0 };
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      lastError = error;
+    }
+  }
+
+  await Promise.all([
+    deps.store.discardChallenge(app.appId, input.userId, challengeId, now),
+    deps.store.releaseSend(app.appId, input.userId, reservation.windowEnd),
+  ]);
+  throw new DomainError("delivery_failed", "No channel accepted the message.", {
+    provider: lastError?.provider,
+    providerCode: lastError?.providerCode,
+    providerMessage: lastError?.message,
+  });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, provider: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ProviderError(provider, "timeout", `no answer within ${ms} ms`, "timeout")),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,59 @@
+import { DomainError } from "../errors.ts";
+import { assertNotLocked, channelOrder } from "../policy.ts";
+import type { ChallengePurpose, CodeChannel, Deps, EpochMs } from "../ports.ts";
+import { loadAppContext } from "./app-config.ts";
+import { type CodeTarget, issueCode } from "./issue-code.ts";
+
+export interface SendInput {
+  appId: string;
+  userId: string;
+  channel: "auto" | CodeChannel;
+  purpose: Exclude<ChallengePurpose, "activation">;
+  locale?: string;
+}
+
+export interface SentChallenge {
+  challengeId: string;
+  channel: CodeChannel;
+  destination: string;
+  expiresAt: EpochMs;
+  fallbackUsed: boolean;
+}
+
+/** Sends a code to the user's active factor for the primary method, falling back as the app's policy says. */
+export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentChallenge> {
+  const ctx = await loadAppContext(deps, input.appId);
+  const { state, factors, challenges } = await deps.store.loadUser(input.appId, input.userId);
+  const now = deps.clock.now();
+  assertNotLocked(state, now);
+
+  const order = channelOrder(ctx.config, input.channel);
+  const targets: CodeTarget[] = order.flatMap((channel) => {
+    const factorId = state?.activeFactors[channel];
+    const factor = factors.find((f) => f.factorId === factorId && f.status === "active");
+    return factor ? [{ channel, factor }] : [];
+  });
+  if (targets.length === 0) {
+    throw new DomainError("no_factor", `The user has no active ${order.join(" or ")} factor.`);
+  }
+  const supersedes = challenges
+    .filter((c) => c.purpose === input.purpose && c.usedAt === undefined && c.supersededAt === undefined)
+    .filter((c) => c.expiresAt > now)
+    .map((c) => c.challengeId);
+
+  const { challenge, fallbackUsed } = await issueCode(deps, ctx, {
+    userId: input.userId,
+    purpose: input.purpose,
+    targets,
+    locale: input.locale,
+    supersedes,
+  });
+  return {
+    challengeId: challenge.challengeId,
+    channel: challenge.channel,
+    destination: challenge.destination,
+    expiresAt: challenge.expiresAt,
+    // The primary had no factor, or its provider refused: either way the fallback carried it.
+    fallbackUsed: fallbackUsed || challenge.channel !== order[0],
+  };
+}

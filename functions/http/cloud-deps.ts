@@ -1,0 +1,39 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoStore } from "#adapters/dynamodb-store";
+import { SecretsManagerSecrets } from "#adapters/secrets-manager";
+import { SesEmail } from "#adapters/ses-email";
+import { UnconfiguredSms } from "#adapters/unconfigured-sms";
+import type { HandlerDeps } from "./deps.ts";
+
+const required = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+};
+
+/** The Lambda's dependencies, from the environment the stack sets: names of things, never secret values. */
+export async function cloudDeps(): Promise<HandlerDeps> {
+  const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+  const dynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler });
+  const store = new DynamoStore(
+    DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    { tableName: required("OTP_TABLE_NAME"), appCacheMs: 10_000, apiKeyCacheMs: 60_000 },
+  );
+  const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ maxAttempts: 3, requestHandler }), {
+    serviceSecretId: required("OTP_SERVICE_SECRET_ID"),
+  });
+  const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler }));
+  const sms = new UnconfiguredSms();
+  return {
+    store,
+    secrets,
+    clock: { now: () => Date.now() },
+    email: () => email,
+    sms: () => sms,
+    adminAuth: { kind: "iam" },
+    log: (entry) => console.log(JSON.stringify(entry)),
+  };
+}

@@ -1,0 +1,22 @@
+import type { Deps } from "#core/ports";
+
+export type AdminAuth = { kind: "iam" } | { kind: "token"; tokenSha256: string };
+
+/** What a handler needs beyond the use cases' ports: how admins prove who they are, and where request logs go. */
+export interface HandlerDeps extends Deps {
+  adminAuth: AdminAuth;
+  /** One structured line per request: route, status, code, timing. Never a body, header or secret. */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** Builds dependencies once per process (a Lambda cold start), on first use. */
+export function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
+    return built;
+  };
+}

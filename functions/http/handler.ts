@@ -1,0 +1,154 @@
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { z } from "zod";
+import { issuesToFieldErrors } from "#core/config";
+import { DomainError, invalidRequest } from "#core/errors";
+import { type FunctionName, matchRoute, type Route, routes, routesOf } from "#lib/routes";
+import { authorize } from "./auth.ts";
+import { readJsonBody } from "./body.ts";
+import type { HandlerDeps } from "./deps.ts";
+import { type HttpResult, problem, toProblem } from "./problem.ts";
+
+export interface RouteRequest<B> {
+  route: Route;
+  /** The app whose API key authenticated a client route. */
+  appId: string;
+  params: Record<string, string>;
+  query: Record<string, string | undefined>;
+  headers: Record<string, string | undefined>;
+  body: B;
+  requestId: string;
+}
+
+export interface RouteImpl<B = unknown> {
+  body?: z.ZodType<B>;
+  run(request: RouteRequest<B>, deps: HandlerDeps): Promise<HttpResult>;
+}
+
+/** Keeps each route's body type tied to its schema. */
+export const route = <B>(impl: RouteImpl<B>): RouteImpl<unknown> => impl as RouteImpl<unknown>;
+
+export type RouteImpls = Record<string, RouteImpl<unknown>>;
+
+type Event = APIGatewayProxyEventV2;
+type Result = APIGatewayProxyStructuredResultV2;
+
+export const json = (
+  statusCode: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
+  statusCode,
+  headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  body: JSON.stringify(value),
+});
+
+export const noContent = (): HttpResult => ({ statusCode: 204, headers: { "cache-control": "no-store" } });
+
+/**
+ * One Lambda entry point: finds the route, authenticates, parses and validates the body,
+ * runs the use case, and turns every failure into problem+json. The same function serves
+ * API Gateway in the cloud and the local server.
+ */
+export function createHandler(fn: FunctionName, impls: RouteImpls, getDeps: () => Promise<HandlerDeps>) {
+  const served = routesOf(fn);
+  for (const r of served) {
+    if (!impls[`${r.method} ${r.path}`]) throw new Error(`${fn} does not implement ${r.method} ${r.path}`);
+  }
+
+  const core = async (event: Event, context: Context): Promise<Result> => {
+    const deps = await getDeps();
+    const found = resolveRoute(event);
+    if ("allow" in found) return methodNotAllowed(found.allow);
+    const impl = impls[`${found.route.method} ${found.route.path}`];
+    if (!impl || found.route.fn !== fn) throw new DomainError("not_found", "No such route.");
+    const headers = lowerCaseHeaders(event.headers);
+    const appId = await authorize(deps, found.route, headers, event);
+    const raw = readJsonBody(event, headers, impl.body !== undefined);
+    let body: unknown = raw;
+    if (impl.body) {
+      const parsed = impl.body.safeParse(raw);
+      if (!parsed.success) throw invalidRequest(issuesToFieldErrors(parsed.error.issues));
+      body = parsed.data;
+    }
+    return impl.run(
+      {
+        route: found.route,
+        appId,
+        params: found.pathParameters,
+        query: event.queryStringParameters ?? {},
+        headers,
+        body,
+        requestId: event.requestContext?.requestId ?? context.awsRequestId,
+      },
+      deps,
+    );
+  };
+
+  return middy<Event, Result, Error, Context>().use(problemDetails(getDeps, fn)).handler(core);
+}
+
+/** API Gateway names the matched route in `routeKey`; a `$default` catch-all (and any stage prefix) falls back to matching the path. */
+function resolveRoute(
+  event: Event,
+): { route: Route; pathParameters: Record<string, string> } | { allow: string[] } {
+  const byKey = routes.find((r) => `${r.method} ${r.path}` === event.routeKey);
+  if (byKey)
+    return { route: byKey, pathParameters: { ...(event.pathParameters ?? {}) } as Record<string, string> };
+  const method = event.requestContext?.http?.method ?? "GET";
+  const path = event.rawPath ?? event.requestContext?.http?.path ?? "/";
+  const match = matchRoute(method, path);
+  if (match.kind === "found") return match;
+  if (match.kind === "method_not_allowed") return { allow: match.allow };
+  throw new DomainError("not_found", "No such route.");
+}
+
+function lowerCaseHeaders(headers: Event["headers"] | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/** Last line of defence: every error becomes problem+json, logged by class and code, never with its secrets. */
+function problemDetails(
+  getDeps: () => Promise<HandlerDeps>,
+  fn: FunctionName,
+): MiddlewareObj<Event, Result, Error, Context> {
+  const started = new WeakMap<object, number>();
+  const log = async (event: Event, status: number, extra: Record<string, unknown>) => {
+    const deps = await getDeps().catch(() => undefined);
+    deps?.log?.({
+      level: status >= 500 ? "error" : "info",
+      fn,
+      route: event.routeKey,
+      status,
+      requestId: event.requestContext?.requestId,
+      ms: Date.now() - (started.get(event) ?? Date.now()),
+      ...extra,
+    });
+  };
+  return {
+    before: (request) => {
+      started.set(request.event, Date.now());
+    },
+    after: async (request) => {
+      await log(request.event, request.response?.statusCode ?? 200, {});
+    },
+    onError: async (request) => {
+      const { result, kind } = toProblem(request.error);
+      const code = request.error instanceof DomainError ? request.error.code : undefined;
+      const extra: Record<string, unknown> = { code, errorClass: kind };
+      // Unexpected errors are logged by name and our own operation only: messages could echo input.
+      if (kind !== "domain") extra.error = request.error?.name;
+      if (kind === "provider" || kind === "store")
+        extra.operation = (request.error as { operation?: string }).operation;
+      await log(request.event, result.statusCode, extra);
+      request.response = result;
+    },
+  };
+}
+
+export const methodNotAllowed = (allow: string[]): HttpResult =>
+  problem(new DomainError("method_not_allowed", `Use ${allow.join(", ")} on this path.`), {
+    allow: allow.join(", "),
+  });

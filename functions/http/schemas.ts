@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { userIdSchema } from "#core/config";
+import { invalidRequest } from "#core/errors";
+
+const locale = z
+  .string()
+  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR")
+  .optional();
+const code = z.string().min(1).max(64);
+
+export const enrollBody = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("sms"), phone: z.string().min(1).max(64), locale }),
+  z.strictObject({ type: z.literal("email"), email: z.string().min(1).max(320), locale }),
+]);
+
+export const activateBody = z.strictObject({ code });
+
+export const challengeBody = z.strictObject({
+  userId: userIdSchema,
+  channel: z.enum(["auto", "sms", "email"]).default("auto"),
+  purpose: z.enum(["login", "step_up", "password_change"]).default("login"),
+  locale,
+});
+
+export const verificationBody = z.strictObject({
+  userId: userIdSchema,
+  code,
+  challengeId: z.string().min(1).max(128).optional(),
+});
+
+export const validateSessionBody = z.strictObject({ sessionToken: z.string().min(1).max(512) });
+
+export const createAppBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
+
+/** Config bodies are checked by the config schema itself, so errors come back as `invalid_config`. */
+export const configBody = z.unknown();
+
+/** Path parameters are user input too. */
+export function userIdParam(params: Record<string, string>): string {
+  const parsed = userIdSchema.safeParse(params.userId);
+  if (!parsed.success)
+    throw invalidRequest([{ path: "userId", message: parsed.error.issues[0]?.message ?? "invalid" }]);
+  return parsed.data;
+}
+
+export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
+export const isoOrNull = (epochMs: number | null | undefined): string | null =>
+  epochMs === null || epochMs === undefined ? null : iso(epochMs);

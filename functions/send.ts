@@ -1,0 +1,17 @@
+import { sendChallenge } from "#core/use-cases/send-challenge";
+import { cloudDeps } from "#http/cloud-deps";
+import { once } from "#http/deps";
+import { createHandler, json, type RouteImpls, route } from "#http/handler";
+import { challengeBody, iso } from "#http/schemas";
+
+export const sendRoutes: RouteImpls = {
+  "POST /v1/challenges": route({
+    body: challengeBody,
+    run: async ({ appId, body }, deps) => {
+      const sent = await sendChallenge(deps, { ...body, appId });
+      return json(201, { ...sent, expiresAt: iso(sent.expiresAt) });
+    },
+  }),
+};
+
+export const handler = createHandler("send", sendRoutes, once(cloudDeps));

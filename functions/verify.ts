@@ -1,0 +1,25 @@
+import { validateSession } from "#core/use-cases/validate-session";
+import { verifyCode } from "#core/use-cases/verify-code";
+import { cloudDeps } from "#http/cloud-deps";
+import { once } from "#http/deps";
+import { createHandler, json, type RouteImpls, route } from "#http/handler";
+import { iso, validateSessionBody, verificationBody } from "#http/schemas";
+
+export const verifyRoutes: RouteImpls = {
+  "POST /v1/verifications": route({
+    body: verificationBody,
+    run: async ({ appId, body }, deps) => {
+      const approval = await verifyCode(deps, { ...body, appId });
+      return json(200, { ...approval, sessionExpiresAt: iso(approval.sessionExpiresAt) });
+    },
+  }),
+  "POST /v1/sessions/validate": route({
+    body: validateSessionBody,
+    run: async ({ appId, body }, deps) => {
+      const validity = await validateSession(deps, { appId, sessionToken: body.sessionToken });
+      return json(200, validity.valid ? { ...validity, expiresAt: iso(validity.expiresAt) } : validity);
+    },
+  }),
+};
+
+export const handler = createHandler("verify", verifyRoutes, once(cloudDeps));

@@ -1,0 +1,168 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { DomainError, invalidRequest } from "#core/errors";
+import { MAX_BODY_BYTES } from "#http/body";
+import { methodNotAllowed } from "#http/handler";
+import { type HttpResult, problem, toProblem } from "#http/problem";
+import { type FunctionName, matchRoute, type Route } from "./routes.ts";
+
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+export type LocalRouteHandler = (request: {
+  route: Route;
+  query: URLSearchParams;
+  body: string;
+}) => Promise<HttpResult>;
+
+/** Past this the socket is not read further; the handler itself refuses anything over 16 KiB. */
+const READ_LIMIT_BYTES = 4 * MAX_BODY_BYTES;
+
+/**
+ * The local stand-in for API Gateway: matches `lib/routes.ts`, builds the same v2 event
+ * API Gateway would, and calls the real Lambda handler for the route.
+ */
+export function createLocalServer(
+  handlers: Record<FunctionName, LambdaHandler>,
+  localRoutes: (route: Route) => LocalRouteHandler | undefined,
+): Server {
+  return createServer((req, res) => {
+    handle(req, res, handlers, localRoutes).catch((error: unknown) => {
+      send(res, toProblem(error).result);
+    });
+  });
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handlers: Record<FunctionName, LambdaHandler>,
+  localRoutes: (route: Route) => LocalRouteHandler | undefined,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const method = (req.method ?? "GET").toUpperCase();
+  const body = await readBody(req);
+  if (body === undefined) {
+    send(res, problem(invalidRequest([{ path: "(body)", message: `larger than ${MAX_BODY_BYTES} bytes` }])));
+    return;
+  }
+  const match = matchRoute(method, url.pathname);
+  if (match.kind === "not_found") return send(res, problem(new DomainError("not_found", "No such route.")));
+  if (match.kind === "method_not_allowed") return send(res, methodNotAllowed(match.allow));
+  const { route, pathParameters } = match;
+
+  if (route.fn === "local") {
+    const local = localRoutes(route);
+    if (!local) return send(res, problem(new DomainError("not_found", "No such route.")));
+    return send(res, await local({ route, query: url.searchParams, body }));
+  }
+
+  const event = toEvent(req, url, method, route, pathParameters, body);
+  const result = (await handlers[route.fn](
+    event,
+    lambdaContext(route.fn, event),
+  )) as APIGatewayProxyStructuredResultV2;
+  send(res, {
+    statusCode: result.statusCode ?? 200,
+    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+    body: result.body,
+  });
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > READ_LIMIT_BYTES) {
+        resolve(undefined);
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  method: string,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: string,
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams)
+    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  const now = Date.now();
+  const routeKey = `${route.method} ${route.path}`;
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : undefined,
+    requestContext: {
+      accountId: "local",
+      apiId: "local",
+      domainName: headers.host ?? "localhost",
+      domainPrefix: "localhost",
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: "$default",
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+    body: body === "" ? undefined : body,
+    isBase64Encoded: false,
+  };
+}
+
+function lambdaContext(fn: FunctionName, event: APIGatewayProxyEventV2): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: fn,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${fn}`,
+    memoryLimitInMB: "512",
+    awsRequestId: event.requestContext.requestId,
+    logGroupName: `/aws/lambda/${fn}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  if (res.headersSent) return;
+  res.writeHead(result.statusCode, result.headers);
+  res.end(result.body);
+}
+
+export const listen = (server: Server, port: number, host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });

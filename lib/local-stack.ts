@@ -1,0 +1,207 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoStore } from "#adapters/dynamodb-store";
+import { FileSecrets } from "#adapters/file-secrets";
+import { OffsetClock } from "#adapters/offset-clock";
+import { Outbox, type OutboxMessage } from "#adapters/outbox";
+import { OutboxEmail } from "#adapters/outbox-email";
+import { SesEmail } from "#adapters/ses-email";
+import { sha256Hex } from "#core/codes";
+import { invalidRequest } from "#core/errors";
+import { createApp } from "#core/use-cases/create-app";
+import type { HandlerDeps } from "#http/deps";
+import { createHandler, json } from "#http/handler";
+import { adminRoutes } from "../functions/admin-config.ts";
+import { enrollRoutes } from "../functions/enroll.ts";
+import { sendRoutes } from "../functions/send.ts";
+import { verifyRoutes } from "../functions/verify.ts";
+import { createLocalServer, type LocalRouteHandler, listen } from "./local-server.ts";
+import { ensureTable, LOCAL_AWS, type LocalService, startDynalite, startSesLocal } from "./local-services.ts";
+import type { Route } from "./routes.ts";
+
+export const TABLE_NAME = "otp-service";
+export const DEFAULT_APP_ID = "default";
+
+export interface LocalCredentials {
+  baseUrl: string;
+  appId: string;
+  apiKey: string;
+  adminToken: string;
+}
+
+export interface LocalStackOptions {
+  /** Where data, secrets and credentials live (`.local/` by default). */
+  dir: string;
+  port: number;
+  host?: string;
+  /** Keep DynamoDB data on disk under `dir` (the default); tests run in memory. */
+  persist?: boolean;
+  /** Where outbox messages are echoed (the terminal for `npm start`). */
+  print?: (line: string) => void;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface LocalStack {
+  url: string;
+  credentials: LocalCredentials;
+  deps: HandlerDeps;
+  clock: OffsetClock;
+  outbox: Outbox;
+  dynamoEndpoint: string;
+  sesEndpoint: string;
+  outboxMessages(to?: string): Promise<OutboxMessage[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start`: dynalite and aws-ses-v2-local as child processes, the real handlers behind a
+ * node:http server, and on first start app `default` with an API key and an admin token.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  const services: LocalService[] = [];
+  let server: Server | undefined;
+  const stop = async () => {
+    await new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+    server?.closeAllConnections();
+    await Promise.all(services.map((s) => s.stop()));
+  };
+  try {
+    const [dynamo, ses] = await Promise.all([
+      startDynalite(options.persist === false ? undefined : join(options.dir, "dynamodb")),
+      startSesLocal(),
+    ]);
+    services.push(dynamo, ses);
+    await ensureTable(dynamo.url, TABLE_NAME);
+
+    const secretsPath = join(options.dir, "secrets.json");
+    const adminToken = await ensureSecrets(secretsPath, join(options.dir, "admin-token"));
+    const clock = new OffsetClock();
+    const outbox = new Outbox({ print: options.print });
+    const sesEmail = new OutboxEmail(
+      outbox,
+      new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
+    );
+    const outboxEmail = new OutboxEmail(outbox);
+    const deps: HandlerDeps = {
+      store: new DynamoStore(
+        DynamoDBDocumentClient.from(
+          new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
+          {
+            marshallOptions: { removeUndefinedValues: true },
+          },
+        ),
+        { tableName: TABLE_NAME },
+      ),
+      secrets: new FileSecrets(secretsPath),
+      clock,
+      email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),
+      sms: () => outbox,
+      adminAuth: { kind: "token", tokenSha256: sha256Hex(adminToken) },
+      log: options.log,
+    };
+
+    const getDeps = async () => deps;
+    const handlers = {
+      send: createHandler("send", sendRoutes, getDeps),
+      verify: createHandler("verify", verifyRoutes, getDeps),
+      enroll: createHandler("enroll", enrollRoutes, getDeps),
+      "admin-config": createHandler("admin-config", adminRoutes, getDeps),
+    };
+    const outboxMessages = async (to?: string): Promise<OutboxMessage[]> => outbox.list(to);
+    server = createLocalServer(handlers, (route) => devRoute(route, { clock, outboxMessages }));
+    const host = options.host ?? "127.0.0.1";
+    const port = await listen(server, options.port, host);
+    const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+    const credentials = await ensureDefaultApp(deps, join(options.dir, "credentials.json"), url, adminToken);
+    return {
+      url,
+      credentials,
+      deps,
+      clock,
+      outbox,
+      dynamoEndpoint: dynamo.url,
+      sesEndpoint: ses.url,
+      outboxMessages,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The service secret (pepper) and the admin token: created once, mode 0600, reused on every start. */
+async function ensureSecrets(secretsPath: string, tokenPath: string): Promise<string> {
+  const existing = await readFile(secretsPath, "utf8").catch(() => undefined);
+  if (!existing) {
+    const secrets = { service: { pepper: randomBytes(32).toString("base64url") } };
+    await writeFile(secretsPath, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  }
+  await chmod(secretsPath, 0o600);
+  const token = await readFile(tokenPath, "utf8").catch(() => undefined);
+  if (token?.trim()) return token.trim();
+  const created = `otpa_${randomBytes(32).toString("base64url")}`;
+  await writeFile(tokenPath, `${created}\n`, { mode: 0o600 });
+  return created;
+}
+
+async function ensureDefaultApp(
+  deps: HandlerDeps,
+  path: string,
+  baseUrl: string,
+  adminToken: string,
+): Promise<LocalCredentials> {
+  const saved = await readFile(path, "utf8")
+    .then((text) => JSON.parse(text) as LocalCredentials)
+    .catch(() => undefined);
+  let credentials: LocalCredentials;
+  if (saved?.apiKey && (await deps.store.getApp(DEFAULT_APP_ID))) {
+    credentials = { ...saved, baseUrl, adminToken };
+  } else {
+    const app = await createApp(deps, { name: "Default app", appId: DEFAULT_APP_ID });
+    credentials = { baseUrl, appId: app.appId, apiKey: app.apiKey, adminToken };
+  }
+  await writeFile(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return credentials;
+}
+
+function devRoute(
+  route: Route,
+  ctx: { clock: OffsetClock; outboxMessages: (to?: string) => Promise<OutboxMessage[]> },
+): LocalRouteHandler | undefined {
+  switch (`${route.method} ${route.path}`) {
+    case "GET /dev/outbox":
+      return async ({ query }) =>
+        json(200, { messages: await ctx.outboxMessages(query.get("to") ?? undefined) });
+    case "GET /dev/clock":
+      return async () => json(200, { now: new Date(ctx.clock.now()).toISOString() });
+    case "POST /dev/clock":
+      return async ({ body }) => {
+        let seconds: unknown;
+        try {
+          seconds = (JSON.parse(body) as { advanceSeconds?: unknown }).advanceSeconds;
+        } catch {
+          throw invalidRequest([{ path: "(body)", message: "not valid JSON" }]);
+        }
+        if (
+          typeof seconds !== "number" ||
+          !Number.isFinite(seconds) ||
+          seconds < 0 ||
+          seconds > 315_360_000
+        ) {
+          throw invalidRequest([{ path: "advanceSeconds", message: "a number of seconds, 0 to 315360000" }]);
+        }
+        ctx.clock.advance(seconds);
+        return json(200, { now: new Date(ctx.clock.now()).toISOString() });
+      };
+    default:
+      return undefined;
+  }
+}

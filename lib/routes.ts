@@ -1,0 +1,90 @@
+/**
+ * THE route table. The cloud stack turns every non-local route into an API Gateway
+ * route integrated with `fn`; the local server matches requests against it and calls
+ * the same handlers. Each entry point implements exactly the routes that name it.
+ */
+export type FunctionName = "send" | "verify" | "enroll" | "admin-config";
+
+/** client: app API key. admin: IAM in the cloud, admin token locally. public: none. local: served only by `npm start`. */
+export type AuthKind = "client" | "admin" | "public" | "local";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+export interface Route {
+  readonly method: HttpMethod;
+  readonly path: string;
+  /** The Lambda that serves it; `local` routes are served by the local stack itself. */
+  readonly fn: FunctionName | "local";
+  readonly auth: AuthKind;
+}
+
+export const routes = [
+  // enroll
+  { method: "POST", path: "/v1/users/{userId}/factors", fn: "enroll", auth: "client" },
+  { method: "POST", path: "/v1/users/{userId}/factors/{factorId}/activate", fn: "enroll", auth: "client" },
+  { method: "GET", path: "/v1/users/{userId}/factors", fn: "enroll", auth: "client" },
+  // send
+  { method: "POST", path: "/v1/challenges", fn: "send", auth: "client" },
+  // verify
+  { method: "POST", path: "/v1/verifications", fn: "verify", auth: "client" },
+  { method: "POST", path: "/v1/sessions/validate", fn: "verify", auth: "client" },
+  // admin
+  { method: "POST", path: "/v1/admin/apps", fn: "admin-config", auth: "admin" },
+  { method: "GET", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
+  { method: "PUT", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
+  { method: "GET", path: "/healthz", fn: "admin-config", auth: "public" },
+  // local stack only
+  { method: "GET", path: "/dev/outbox", fn: "local", auth: "local" },
+  { method: "GET", path: "/dev/clock", fn: "local", auth: "local" },
+  { method: "POST", path: "/dev/clock", fn: "local", auth: "local" },
+] as const satisfies readonly Route[];
+
+export type RouteKey = `${(typeof routes)[number]["method"]} ${(typeof routes)[number]["path"]}`;
+
+export const routeKey = (route: Route): string => `${route.method} ${route.path}`;
+
+export const routesOf = (fn: FunctionName): Route[] => routes.filter((r) => r.fn === fn);
+
+export type RouteMatch =
+  | { kind: "found"; route: Route; pathParameters: Record<string, string> }
+  | { kind: "method_not_allowed"; allow: HttpMethod[] }
+  | { kind: "not_found" };
+
+const compiled = routes.map((route) => {
+  const names: string[] = [];
+  const source = route.path
+    .split("/")
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param?.[1]) return segment.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+      names.push(param[1]);
+      return "([^/]+)";
+    })
+    .join("/");
+  return { route: route as Route, names, pattern: new RegExp(`^${source}$`) };
+});
+
+/** Matches a raw request path (no query) the way API Gateway does, including 405 for a known path. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const allow: HttpMethod[] = [];
+  for (const { route, names, pattern } of compiled) {
+    const m = pattern.exec(path);
+    if (!m) continue;
+    if (route.method !== method.toUpperCase()) {
+      allow.push(route.method);
+      continue;
+    }
+    const pathParameters: Record<string, string> = {};
+    let decodable = true;
+    names.forEach((name, i) => {
+      try {
+        pathParameters[name] = decodeURIComponent(m[i + 1] ?? "");
+      } catch {
+        decodable = false;
+      }
+    });
+    if (!decodable) return { kind: "not_found" };
+    return { kind: "found", route, pathParameters };
+  }
+  return allow.length > 0 ? { kind: "method_not_allowed", allow } : { kind: "not_found" };
+}

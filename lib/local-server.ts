@@ -49,7 +49,7 @@ async function handle(
   const match = matchRoute(method, url.pathname);
   if (match.kind === "not_found") return send(res, problem(new DomainError("not_found", "No such route.")));
   if (match.kind === "method_not_allowed") return send(res, methodNotAllowed(match.allow));
-  const { route, pathParameters } = match;
+  const { route } = match;
 
   if (route.fn === "local") {
     const local = localRoutes(route);
@@ -57,7 +57,7 @@ async function handle(
     return send(res, await local({ route, query: url.searchParams, body }));
   }
 
-  const event = toEvent(req, url, method, route, pathParameters, body);
+  const event = toEvent(req, body);
   const result = (await handlers[route.fn](
     event,
     lambdaContext(route.fn, event),
@@ -87,23 +87,29 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-function toEvent(
-  req: IncomingMessage,
-  url: URL,
-  method: string,
-  route: Route,
-  pathParameters: Record<string, string>,
-  body: string,
-): APIGatewayProxyEventV2 {
+export interface EventInput {
+  method: string;
+  /** Path with an optional query string: `/v1/users/alice/factors?x=1`. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  sourceIp?: string;
+  protocol?: string;
+}
+
+/** The API Gateway HTTP API (payload 2.0) event for a request, as API Gateway would build it. */
+export function buildEvent(input: EventInput): APIGatewayProxyEventV2 {
+  const url = new URL(input.path, "http://localhost");
+  const method = input.method.toUpperCase();
+  const match = matchRoute(method, url.pathname);
+  const route = match.kind === "found" ? match.route : undefined;
+  const pathParameters = match.kind === "found" ? match.pathParameters : {};
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
-  }
+  for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams)
-    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const now = Date.now();
-  const routeKey = `${route.method} ${route.path}`;
+  const routeKey = route ? `${route.method} ${route.path}` : "$default";
   return {
     version: "2.0",
     routeKey,
@@ -120,8 +126,8 @@ function toEvent(
       http: {
         method,
         path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+        protocol: input.protocol ?? "HTTP/1.1",
+        sourceIp: input.sourceIp ?? "127.0.0.1",
         userAgent: headers["user-agent"] ?? "",
       },
       requestId: randomUUID(),
@@ -130,9 +136,24 @@ function toEvent(
       time: new Date(now).toUTCString(),
       timeEpoch: now,
     },
-    body: body === "" ? undefined : body,
+    body: input.body === undefined || input.body === "" ? undefined : input.body,
     isBase64Encoded: false,
   };
+}
+
+function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  return buildEvent({
+    method: req.method ?? "GET",
+    path: req.url ?? "/",
+    headers,
+    body,
+    sourceIp: req.socket.remoteAddress,
+    protocol: `HTTP/${req.httpVersion}`,
+  });
 }
 
 function lambdaContext(fn: FunctionName, event: APIGatewayProxyEventV2): Context {

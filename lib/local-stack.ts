@@ -20,9 +20,9 @@ import { adminRoutes } from "../functions/admin-config.ts";
 import { enrollRoutes } from "../functions/enroll.ts";
 import { sendRoutes } from "../functions/send.ts";
 import { verifyRoutes } from "../functions/verify.ts";
-import { createLocalServer, type LocalRouteHandler, listen } from "./local-server.ts";
+import { createLocalServer, type LambdaHandler, type LocalRouteHandler, listen } from "./local-server.ts";
 import { ensureTable, LOCAL_AWS, type LocalService, startDynalite, startSesLocal } from "./local-services.ts";
-import type { Route } from "./routes.ts";
+import type { FunctionName, Route } from "./routes.ts";
 
 export const TABLE_NAME = "otp-service";
 export const DEFAULT_APP_ID = "default";
@@ -48,6 +48,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   url: string;
+  /** The four Lambda handlers, as the local server calls them. */
+  handlers: Record<FunctionName, LambdaHandler>;
   credentials: LocalCredentials;
   deps: HandlerDeps;
   clock: OffsetClock;
@@ -107,7 +109,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
 
     const getDeps = async () => deps;
-    const handlers = {
+    const handlers: Record<FunctionName, LambdaHandler> = {
       send: createHandler("send", sendRoutes, getDeps),
       verify: createHandler("verify", verifyRoutes, getDeps),
       enroll: createHandler("enroll", enrollRoutes, getDeps),
@@ -121,6 +123,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const credentials = await ensureDefaultApp(deps, join(options.dir, "credentials.json"), url, adminToken);
     return {
       url,
+      handlers,
       credentials,
       deps,
       clock,

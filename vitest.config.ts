@@ -3,7 +3,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    env: { AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1" },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+    },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

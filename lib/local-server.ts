@@ -15,6 +15,16 @@ export type LocalRouteHandler = (request: {
   body: string;
 }) => Promise<HttpResult>;
 
+/** A request target is a path; `//x` must not be read as a host. */
+function requestUrl(target: string): URL {
+  try {
+    return new URL(`http://localhost${target.startsWith("/") ? target : `/${target}`}`);
+  } catch {
+    // Unparseable targets match no route: they get the ordinary 404.
+    return new URL("http://localhost/%00");
+  }
+}
+
 /** Past this the socket is not read further; the handler itself refuses anything over 16 KiB. */
 const READ_LIMIT_BYTES = 4 * MAX_BODY_BYTES;
 
@@ -39,11 +49,14 @@ async function handle(
   handlers: Record<FunctionName, LambdaHandler>,
   localRoutes: (route: Route) => LocalRouteHandler | undefined,
 ): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const url = requestUrl(req.url ?? "/");
   const method = (req.method ?? "GET").toUpperCase();
   const body = await readBody(req);
   if (body === undefined) {
-    send(res, problem(invalidRequest([{ path: "(body)", message: `larger than ${MAX_BODY_BYTES} bytes` }])));
+    const tooLarge = problem(
+      invalidRequest([{ path: "(body)", message: `larger than ${MAX_BODY_BYTES} bytes` }]),
+    );
+    send(res, { ...tooLarge, headers: { ...tooLarge.headers, connection: "close" } });
     return;
   }
   const match = matchRoute(method, url.pathname);
@@ -76,8 +89,9 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > READ_LIMIT_BYTES) {
+        // Keep draining (and discarding) so the answer can go out; the connection then closes.
+        chunks.length = 0;
         resolve(undefined);
-        req.pause();
         return;
       }
       chunks.push(chunk);
@@ -99,7 +113,7 @@ export interface EventInput {
 
 /** The API Gateway HTTP API (payload 2.0) event for a request, as API Gateway would build it. */
 export function buildEvent(input: EventInput): APIGatewayProxyEventV2 {
-  const url = new URL(input.path, "http://localhost");
+  const url = requestUrl(input.path);
   const method = input.method.toUpperCase();
   const match = matchRoute(method, url.pathname);
   const route = match.kind === "found" ? match.route : undefined;
@@ -107,7 +121,8 @@ export function buildEvent(input: EventInput): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  for (const [name, value] of url.searchParams)
+    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const now = Date.now();
   const routeKey = route ? `${route.method} ${route.path}` : "$default";
   return {

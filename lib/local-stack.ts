@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
@@ -74,12 +74,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await Promise.all(services.map((s) => s.stop()));
   };
   try {
+    // Claim the port first: a port in use must be the first and only complaint.
+    let serve: ReturnType<typeof createLocalServer> | undefined;
+    server = createServer((req, res) => {
+      if (serve) serve.emit("request", req, res);
+      else res.writeHead(503, { "retry-after": "1" }).end();
+    });
+    const host = options.host ?? "127.0.0.1";
+    const port = await listen(server, options.port, host);
+    const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+
     const [dynamo, ses] = await Promise.all([
       startDynalite(options.persist === false ? undefined : join(options.dir, "dynamodb")),
       startSesLocal(),
     ]);
     services.push(dynamo, ses);
-    await ensureTable(dynamo.url, TABLE_NAME);
+    await ensureTable(dynamo.url, TABLE_NAME).catch((error: unknown) => {
+      throw new Error(
+        `the local DynamoDB could not open its data in ${options.dir} (is another npm start using that folder?): ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    });
 
     const secretsPath = join(options.dir, "secrets.json");
     const adminToken = await ensureSecrets(secretsPath, join(options.dir, "admin-token"));
@@ -116,10 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "admin-config": createHandler("admin-config", adminRoutes, getDeps),
     };
     const outboxMessages = async (to?: string): Promise<OutboxMessage[]> => outbox.list(to);
-    server = createLocalServer(handlers, (route) => devRoute(route, { clock, outboxMessages }));
-    const host = options.host ?? "127.0.0.1";
-    const port = await listen(server, options.port, host);
-    const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+    serve = createLocalServer(handlers, (route) => devRoute(route, { clock, outboxMessages }));
     const credentials = await ensureDefaultApp(deps, join(options.dir, "credentials.json"), url, adminToken);
     return {
       url,

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enrollEmail, type Harness, putConfig, startHarness } from "../support/harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const countBy = (statuses: number[]) =>
+  statuses.reduce<Record<number, number>>((acc, s) => {
+    acc[s] = (acc[s] ?? 0) + 1;
+    return acc;
+  }, {});
+
+describe("races against dynalite: every state change is a conditional write", () => {
+  it("200 parallel verifications of one right code give exactly one approval and one session", async () => {
+    await enrollEmail(h, "race-right");
+    const sent = await h.call("POST", "/v1/challenges", { body: { userId: "race-right", channel: "email" } });
+    const code = await h.latestCode("race-right@example.com");
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        h.call("POST", "/v1/verifications", {
+          body: { userId: "race-right", challengeId: sent.body.challengeId, code },
+        }),
+      ),
+    );
+    const counts = countBy(replies.map((r) => r.status));
+    expect(counts[200]).toBe(1);
+    expect(counts[410]).toBe(199);
+    const tokens = replies.filter((r) => r.status === 200).map((r) => r.body.sessionToken);
+    expect(new Set(tokens).size).toBe(1);
+  });
+
+  it("60 parallel wrong codes with a limit of 3 give at most 3 invalid_code answers, then the user is locked", async () => {
+    await enrollEmail(h, "race-wrong");
+    const sent = await h.call("POST", "/v1/challenges", { body: { userId: "race-wrong", channel: "email" } });
+    const right = await h.latestCode("race-wrong@example.com");
+    const wrong = right === "000000" ? "111111" : "000000";
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        h.call("POST", "/v1/verifications", {
+          body: { userId: "race-wrong", challengeId: sent.body.challengeId, code: wrong },
+        }),
+      ),
+    );
+    const counts = countBy(replies.map((r) => r.status));
+    expect((counts[422] ?? 0) + (counts[423] ?? 0)).toBe(60);
+    expect(counts[422] ?? 0).toBeLessThanOrEqual(3);
+    expect(counts[423]).toBeGreaterThanOrEqual(57);
+    const lockTimes = new Set(replies.filter((r) => r.status === 423).map((r) => r.body.lockedUntil));
+    expect(lockTimes.size).toBe(1);
+    const withRightCode = await h.call("POST", "/v1/verifications", {
+      body: { userId: "race-wrong", challengeId: sent.body.challengeId, code: right },
+    });
+    expect(withRightCode.status).toBe(423);
+  });
+
+  it("30 parallel sends with maxCodeRequests 4 send at most 4 codes", async () => {
+    await putConfig(h, "default", (config) => {
+      (config.limits as Record<string, unknown>).maxCodeRequests = 20;
+    });
+    await enrollEmail(h, "race-send");
+    await putConfig(h, "default", (config) => {
+      (config.limits as Record<string, unknown>).maxCodeRequests = 4;
+    });
+    h.stack.clock.advance(901); // a fresh send window after the enrollment's code
+    const before = (await h.stack.outboxMessages("race-send@example.com")).length;
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        h.call("POST", "/v1/challenges", { body: { userId: "race-send", channel: "email" } }),
+      ),
+    );
+    const counts = countBy(replies.map((r) => r.status));
+    expect(counts[201]).toBe(4);
+    expect(counts[429]).toBe(26);
+    const sent = (await h.stack.outboxMessages("race-send@example.com")).length - before;
+    expect(sent).toBe(4);
+  });
+
+  it("100 parallel uses of one recovery code give one approval; 10 different codes in parallel give 10", async () => {
+    await putConfig(h, "default", (config) => {
+      (config.limits as Record<string, unknown>).maxVerifyAttempts = 10;
+    });
+    const { recoveryCodes } = await enrollEmail(h, "race-recovery");
+    const [first, ...rest] = recoveryCodes;
+    const same = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        h.call("POST", "/v1/verifications", { body: { userId: "race-recovery", code: first } }),
+      ),
+    );
+    expect(same.filter((r) => r.status === 200)).toHaveLength(1);
+    // the losers are wrong codes now; unlock by waiting out any lock before the next round
+    h.stack.clock.advance(1801);
+    const { recoveryCodes: fresh } = await enrollEmail(h, "race-recovery-2");
+    const distinct = await Promise.all(
+      fresh.map((code) => h.call("POST", "/v1/verifications", { body: { userId: "race-recovery-2", code } })),
+    );
+    expect(distinct.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const listed = await h.call("GET", "/v1/users/race-recovery-2/factors");
+    expect(listed.body.recoveryCodesRemaining).toBe(0);
+    expect(rest).toHaveLength(9);
+  });
+});

@@ -11,6 +11,7 @@ import { OffsetClock } from "#adapters/offset-clock";
 import { Outbox, type OutboxMessage } from "#adapters/outbox";
 import { OutboxEmail } from "#adapters/outbox-email";
 import { SesEmail } from "#adapters/ses-email";
+import { UnconfiguredSms } from "#adapters/unconfigured-sms";
 import { sha256Hex } from "#core/codes";
 import { invalidRequest } from "#core/errors";
 import { createApp } from "#core/use-cases/create-app";
@@ -106,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
     );
     const outboxEmail = new OutboxEmail(outbox);
+    const unconfiguredSms = new UnconfiguredSms();
     const deps: HandlerDeps = {
       store: new DynamoStore(
         DynamoDBDocumentClient.from(
@@ -120,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clock,
       email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),
       sms: () => outbox,
+      smsVerification: () => unconfiguredSms,
       adminAuth: { kind: "token", tokenSha256: sha256Hex(adminToken) },
       log: options.log,
     };

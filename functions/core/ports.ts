@@ -224,8 +224,34 @@ export interface ServiceSecret {
   currentKeyId: string;
 }
 
+export interface SecretInfo {
+  name: string;
+  set: boolean;
+  updatedAt: EpochMs | null;
+}
+
 export interface Secrets {
   serviceSecret(): Promise<ServiceSecret>;
+  /** A provider credential (JSON object), cached at most 5 minutes; `undefined` when never set. */
+  providerSecret(name: string): Promise<Record<string, unknown> | undefined>;
+  /** Drops the cached copy so the next read fetches it again (after the provider said "authentication failed"). */
+  refreshProviderSecret(name: string): void;
+  putProviderSecret(name: string, value: Record<string, unknown>): Promise<void>;
+  listProviderSecrets(names: readonly string[]): Promise<SecretInfo[]>;
+}
+
+/** Sinch-style providers generate and check the code themselves. */
+export interface VerificationProvider {
+  start(
+    input: { to: string; locale?: string; expirySeconds: number; reference: string },
+    config: AppConfig,
+  ): Promise<{ verificationId: string; provider: string }>;
+  /** `approved`, `wrong_code` (the provider says the code is not right), or `expired` (finished, no longer checkable). */
+  report(
+    verificationId: string,
+    code: string,
+    config: AppConfig,
+  ): Promise<"approved" | "wrong_code" | "expired">;
 }
 
 export interface Deps {
@@ -234,4 +260,6 @@ export interface Deps {
   secrets: Secrets;
   email: (config: AppConfig) => EmailProvider;
   sms: (config: AppConfig) => SmsProvider;
+  /** The provider that generates and checks SMS codes itself, when `sms.provider` is `sinch`. */
+  smsVerification: (config: AppConfig) => VerificationProvider;
 }

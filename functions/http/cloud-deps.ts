@@ -24,6 +24,11 @@ export async function cloudDeps(): Promise<HandlerDeps> {
   );
   const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ maxAttempts: 3, requestHandler }), {
     serviceSecretId: required("OTP_SERVICE_SECRET_ID"),
+    providerSecretIds: {
+      twilio: process.env.OTP_TWILIO_SECRET_ID ?? "",
+      "sinch-verification-api": process.env.OTP_SINCH_SECRET_ID ?? "",
+    },
+    namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
   const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler }));
   const sms = new UnconfiguredSms();
@@ -33,6 +38,7 @@ export async function cloudDeps(): Promise<HandlerDeps> {
     clock: { now: () => Date.now() },
     email: () => email,
     sms: () => sms,
+    smsVerification: () => sms,
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),
   };

@@ -2,9 +2,10 @@ import type { Factor } from "#core/ports";
 import { activateFactor } from "#core/use-cases/activate-factor";
 import { enrollFactor } from "#core/use-cases/enroll-factor";
 import { listFactors } from "#core/use-cases/list-factors";
+import { disableMfa, regenerateRecoveryCodes, removeFactor } from "#core/use-cases/manage-mfa";
 import { cloudDeps } from "#http/cloud-deps";
 import { once } from "#http/deps";
-import { createHandler, json, type RouteImpls, route } from "#http/handler";
+import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
 import { activateBody, enrollBody, iso, isoOrNull, userIdParam } from "#http/schemas";
 
 const factorView = (f: Factor) => ({
@@ -19,11 +20,10 @@ export const enrollRoutes: RouteImpls = {
   "POST /v1/users/{userId}/factors": route({
     body: enrollBody,
     run: async ({ appId, params, body }, deps) => {
-      const enrolled = await enrollFactor(deps, { ...body, appId, userId: userIdParam(params) });
+      const { factor, ...rest } = await enrollFactor(deps, { ...body, appId, userId: userIdParam(params) });
       return json(201, {
-        ...factorView(enrolled.factor),
-        challengeId: enrolled.challengeId,
-        expiresAt: iso(enrolled.expiresAt),
+        ...factorView(factor),
+        ...("expiresAt" in rest ? { ...rest, expiresAt: iso(rest.expiresAt) } : rest),
       });
     },
   }),
@@ -53,6 +53,24 @@ export const enrollRoutes: RouteImpls = {
           lastUsedAt: isoOrNull(f.lastUsedAt),
         })),
       });
+    },
+  }),
+  "DELETE /v1/users/{userId}/factors/{factorId}": route({
+    run: async ({ appId, params }, deps) => {
+      await removeFactor(deps, { appId, userId: userIdParam(params), factorId: params.factorId ?? "" });
+      return noContent();
+    },
+  }),
+  "POST /v1/users/{userId}/recovery-codes": route({
+    run: async ({ appId, params }, deps) =>
+      json(201, {
+        recoveryCodes: await regenerateRecoveryCodes(deps, { appId, userId: userIdParam(params) }),
+      }),
+  }),
+  "DELETE /v1/users/{userId}/mfa": route({
+    run: async ({ appId, params }, deps) => {
+      await disableMfa(deps, { appId, userId: userIdParam(params) });
+      return noContent();
     },
   }),
 };

@@ -1,9 +1,10 @@
+import { revokeUserSessions } from "#core/use-cases/manage-mfa";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";
 import { cloudDeps } from "#http/cloud-deps";
 import { once } from "#http/deps";
-import { createHandler, json, type RouteImpls, route } from "#http/handler";
-import { iso, validateSessionBody, verificationBody } from "#http/schemas";
+import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
+import { iso, userIdParam, validateSessionBody, verificationBody } from "#http/schemas";
 
 export const verifyRoutes: RouteImpls = {
   "POST /v1/verifications": route({
@@ -18,6 +19,12 @@ export const verifyRoutes: RouteImpls = {
     run: async ({ appId, body }, deps) => {
       const validity = await validateSession(deps, { appId, sessionToken: body.sessionToken });
       return json(200, validity.valid ? { ...validity, expiresAt: iso(validity.expiresAt) } : validity);
+    },
+  }),
+  "DELETE /v1/users/{userId}/sessions": route({
+    run: async ({ appId, params }, deps) => {
+      await revokeUserSessions(deps, { appId, userId: userIdParam(params) });
+      return noContent();
     },
   }),
 };

@@ -23,11 +23,15 @@ export const routes = [
   { method: "POST", path: "/v1/users/{userId}/factors", fn: "enroll", auth: "client" },
   { method: "POST", path: "/v1/users/{userId}/factors/{factorId}/activate", fn: "enroll", auth: "client" },
   { method: "GET", path: "/v1/users/{userId}/factors", fn: "enroll", auth: "client" },
+  { method: "DELETE", path: "/v1/users/{userId}/factors/{factorId}", fn: "enroll", auth: "client" },
+  { method: "POST", path: "/v1/users/{userId}/recovery-codes", fn: "enroll", auth: "client" },
+  { method: "DELETE", path: "/v1/users/{userId}/mfa", fn: "enroll", auth: "client" },
   // send
   { method: "POST", path: "/v1/challenges", fn: "send", auth: "client" },
   // verify
   { method: "POST", path: "/v1/verifications", fn: "verify", auth: "client" },
   { method: "POST", path: "/v1/sessions/validate", fn: "verify", auth: "client" },
+  { method: "DELETE", path: "/v1/users/{userId}/sessions", fn: "verify", auth: "client" },
   // admin
   { method: "POST", path: "/v1/admin/apps", fn: "admin-config", auth: "admin" },
   { method: "GET", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },

@@ -226,7 +226,7 @@ export class DynamoStore implements Store {
 
   async activateFactor(
     factor: Factor,
-    details: { now: EpochMs; recoveryCodeHashes: readonly string[] },
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpStep?: number },
   ): Promise<ActivationOutcome> {
     const { appId, userId, factorId, type } = factor;
     const { now } = details;
@@ -246,6 +246,7 @@ export class DynamoStore implements Store {
               [activeAttr(type)]: factorId,
               [lastUsedAttr(factorId)]: now,
               ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes) } : {}),
+              ...(details.totpStep === undefined ? {} : { lastTotpStep: details.totpStep }),
             },
             expect: { enabled: state?.enabled === true ? true : undefined, [activeAttr(type)]: undefined },
             notLocked: now,
@@ -462,20 +463,32 @@ export class DynamoStore implements Store {
   async approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string },
+    details: { now: EpochMs; factorId?: string; totpStep?: number },
   ): Promise<ApprovalOutcome> {
-    const { now, factorId } = details;
+    const { now, factorId, totpStep } = details;
     return this.call("approve", async () => {
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ":zero": 0, ":now": now };
+      const sets = ["failedAttempts = :zero", "lastVerifiedAt = :now"];
+      let condition = NOT_LOCKED;
+      if (factorId) {
+        names["#lastUsed"] = lastUsedAttr(factorId);
+        sets.push("#lastUsed = :now");
+      }
+      if (totpStep !== undefined) {
+        values[":step"] = totpStep;
+        sets.push("lastTotpStep = :step");
+        condition += " AND (attribute_not_exists(lastTotpStep) OR lastTotpStep < :step)";
+      }
       try {
-        const names: Record<string, string> = factorId ? { "#lastUsed": lastUsedAttr(factorId) } : {};
         const result = await this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: keys.state(appId, userId),
-            UpdateExpression: `SET failedAttempts = :zero, lastVerifiedAt = :now${factorId ? ", #lastUsed = :now" : ""}`,
-            ConditionExpression: NOT_LOCKED,
-            ExpressionAttributeNames: factorId ? names : undefined,
-            ExpressionAttributeValues: { ":zero": 0, ":now": now },
+            UpdateExpression: `SET ${sets.join(", ")}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+            ExpressionAttributeValues: values,
             ReturnValues: "ALL_NEW",
           }),
         );
@@ -485,7 +498,10 @@ export class DynamoStore implements Store {
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         const state = await this.getUserState(appId, userId);
-        return { ok: false, lockedUntil: state?.lockedUntil ?? now };
+        if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+          return { ok: false, lockedUntil: state.lockedUntil };
+        }
+        return { ok: false, replayed: true };
       }
     });
   }
@@ -514,6 +530,100 @@ export class DynamoStore implements Store {
         return state?.lockedUntil !== undefined && state.lockedUntil > now ? "locked" : "no_match";
       }
     });
+  }
+
+  async removeFactor(factor: Factor, now: EpochMs): Promise<void> {
+    const { appId, userId, factorId, type } = factor;
+    await this.call("removeFactor", async () => {
+      await this.compareAndSet<void>(appId, userId, (state) => {
+        if (state?.activeFactors[type] !== factorId) return { done: undefined };
+        const othersActive = Object.entries(state.activeFactors).some(([t, id]) => t !== type && id);
+        const remove = [activeAttr(type), lastUsedAttr(factorId)];
+        // The last factor gone, MFA is off: recovery codes must not outlive it.
+        if (!othersActive) remove.push("enabled", "recoveryCodes", "lastTotpStep");
+        return { update: { set: {}, remove, expect: { [activeAttr(type)]: factorId } }, result: undefined };
+      });
+      await this.db.send(
+        new DeleteCommand({ TableName: this.table, Key: keys.factor(appId, userId, factorId) }),
+      );
+      if (factor.activationChallengeId)
+        await this.markChallengeDead(appId, userId, factor.activationChallengeId, now);
+    });
+  }
+
+  async replaceRecoveryCodes(
+    appId: string,
+    userId: string,
+    hashes: readonly string[],
+    now: EpochMs,
+  ): Promise<"replaced" | "mfa_off" | { lockedUntil: EpochMs }> {
+    return this.call("replaceRecoveryCodes", async () => {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(appId, userId),
+            UpdateExpression: "SET recoveryCodes = :set",
+            ConditionExpression: `enabled = :true AND ${NOT_LOCKED}`,
+            ExpressionAttributeValues: { ":set": new Set(hashes), ":true": true, ":now": now },
+          }),
+        );
+        return "replaced";
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const state = await this.getUserState(appId, userId);
+        if (state?.lockedUntil !== undefined && state.lockedUntil > now)
+          return { lockedUntil: state.lockedUntil };
+        return "mfa_off";
+      }
+    });
+  }
+
+  async disableMfa(appId: string, userId: string, now: EpochMs): Promise<void> {
+    await this.call("disableMfa", async () => {
+      const { state, factors, challenges } = await this.loadUser(appId, userId);
+      const remove = [
+        "enabled",
+        "recoveryCodes",
+        "lastTotpStep",
+        "active_sms",
+        "active_email",
+        "active_totp",
+      ];
+      for (const factorId of Object.keys(state?.lastUsed ?? {})) remove.push(lastUsedAttr(factorId));
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.state(appId, userId),
+          UpdateExpression: `SET sessionsNotBefore = :now REMOVE ${remove.map((_, i) => `#r${i}`).join(", ")}`,
+          ExpressionAttributeNames: Object.fromEntries(remove.map((name, i) => [`#r${i}`, name])),
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      );
+      await Promise.all([
+        ...factors.map((f) =>
+          this.db.send(
+            new DeleteCommand({ TableName: this.table, Key: keys.factor(appId, userId, f.factorId) }),
+          ),
+        ),
+        ...challenges
+          .filter((c) => c.usedAt === undefined && c.supersededAt === undefined)
+          .map((c) => this.markChallengeDead(appId, userId, c.challengeId, now)),
+      ]);
+    });
+  }
+
+  async revokeUserSessions(appId: string, userId: string, now: EpochMs): Promise<void> {
+    await this.call("revokeUserSessions", () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.state(appId, userId),
+          UpdateExpression: "SET sessionsNotBefore = :now",
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      ),
+    );
   }
 
   // ---- sessions ---------------------------------------------------------------------------
@@ -608,12 +718,20 @@ export class DynamoStore implements Store {
       values[":now"] = update.notLocked;
       conditions.push(NOT_LOCKED);
     }
+    const removes = (update.remove ?? []).map((attr) => {
+      names[`#r${n}`] = attr;
+      return `#r${n++}`;
+    });
+    const clauses = [
+      sets.length > 0 ? `SET ${sets.join(", ")}` : "",
+      removes.length > 0 ? `REMOVE ${removes.join(", ")}` : "",
+    ];
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key,
-          UpdateExpression: `SET ${sets.join(", ")}`,
+          UpdateExpression: clauses.filter(Boolean).join(" "),
           ConditionExpression: conditions.join(" AND ") || undefined,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -658,6 +776,7 @@ export class DynamoStore implements Store {
 
 interface CasUpdate {
   set: Record<string, unknown>;
+  remove?: string[];
   /** Attribute values the decision rested on; `undefined` means "absent". */
   expect: Record<string, unknown>;
   /** Also require the user not to be locked at this time. */

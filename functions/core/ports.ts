@@ -106,7 +106,11 @@ export type SendReservation = { ok: true; windowEnd: EpochMs } | { ok: false; re
 export type FailureOutcome =
   | { locked: false; failedAttempts: number }
   | { locked: true; lockedUntil: EpochMs };
-export type ApprovalOutcome = { ok: true; state: UserState } | { ok: false; lockedUntil: EpochMs };
+export type ApprovalOutcome =
+  | { ok: true; state: UserState }
+  | { ok: false; lockedUntil: EpochMs }
+  /** The TOTP time step was already used (or an older one was). */
+  | { ok: false; replayed: true };
 export type ActivationOutcome =
   | { ok: true; turnedMfaOn: boolean }
   | { ok: false; reason: "locked"; lockedUntil: EpochMs }
@@ -167,16 +171,33 @@ export interface Store {
     userId: string,
     policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
   ): Promise<FailureOutcome>;
-  /** A successful verification: resets the wrong-code count, unless the user is locked. */
+  /**
+   * A successful verification: resets the wrong-code count, unless the user is locked. With
+   * `totpStep`, also advances the last accepted TOTP step, only if it is newer.
+   */
   approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string },
+    details: { now: EpochMs; factorId?: string; totpStep?: number },
   ): Promise<ApprovalOutcome>;
+  /** Makes a pending factor the user's active one of its type; the first one turns MFA on with these recovery codes. */
   activateFactor(
     factor: Factor,
-    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; mfaWasOn: boolean },
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpStep?: number },
   ): Promise<ActivationOutcome>;
+  /** Deletes a factor; when it was the last active one, MFA turns off (recovery codes go too). */
+  removeFactor(factor: Factor, now: EpochMs): Promise<void>;
+  /** Replaces the whole recovery code set of a user with MFA on. */
+  replaceRecoveryCodes(
+    appId: string,
+    userId: string,
+    hashes: readonly string[],
+    now: EpochMs,
+  ): Promise<"replaced" | "mfa_off" | { lockedUntil: EpochMs }>;
+  /** Removes every factor and recovery code, kills pending challenges and revokes sessions. */
+  disableMfa(appId: string, userId: string, now: EpochMs): Promise<void>;
+  /** Sessions of the user issued at or before `now` stop validating. */
+  revokeUserSessions(appId: string, userId: string, now: EpochMs): Promise<void>;
   /** Removes one unused recovery code, unless the user is locked. */
   consumeRecoveryCode(
     appId: string,

@@ -11,6 +11,7 @@ const code = z.string().min(1).max(64);
 export const enrollBody = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("sms"), phone: z.string().min(1).max(64), locale }),
   z.strictObject({ type: z.literal("email"), email: z.string().min(1).max(320), locale }),
+  z.strictObject({ type: z.literal("totp"), label: z.string().trim().min(1).max(128).optional() }),
 ]);
 
 export const activateBody = z.strictObject({ code });

@@ -11,7 +11,9 @@ afterAll(async () => {
 
 describe("sms factors on the local stack (outbox provider)", () => {
   it("enrolls an E.164 number, masks it, activates it and sends login codes by sms first", async () => {
-    const enrolled = await h.call("POST", "/v1/users/sam/factors", { body: { type: "sms", phone: "+1 (415) 555-0123" } });
+    const enrolled = await h.call("POST", "/v1/users/sam/factors", {
+      body: { type: "sms", phone: "+1 (415) 555-0123" },
+    });
     expect(enrolled.status).toBe(201);
     expect(enrolled.body).toMatchObject({ type: "sms", status: "pending", destination: "+1******0123" });
     const [sms] = await h.stack.outboxMessages("+14155550123");
@@ -29,7 +31,9 @@ describe("sms factors on the local stack (outbox provider)", () => {
     await putConfig(h, "default", (config) => {
       (config.sms as Record<string, unknown>).defaultCountryCode = "+44";
     });
-    const enrolled = await h.call("POST", "/v1/users/uk/factors", { body: { type: "sms", phone: "07400 123456" } });
+    const enrolled = await h.call("POST", "/v1/users/uk/factors", {
+      body: { type: "sms", phone: "07400 123456" },
+    });
     expect(enrolled.status).toBe(201);
     expect(enrolled.body.destination).toBe("+44******3456");
     expect(await h.stack.outboxMessages("+447400123456")).toHaveLength(1);
@@ -42,7 +46,9 @@ describe("sms factors on the local stack (outbox provider)", () => {
     await putConfig(h, "default", (config) => {
       (config.sms as Record<string, unknown>).allowedCountries = ["US", "CA"];
     });
-    const french = await h.call("POST", "/v1/users/fr/factors", { body: { type: "sms", phone: "+33 6 12 34 56 78" } });
+    const french = await h.call("POST", "/v1/users/fr/factors", {
+      body: { type: "sms", phone: "+33 6 12 34 56 78" },
+    });
     expect(french.status).toBe(400);
     expect(french.body.code).toBe("country_not_allowed");
     expect(await h.stack.outboxMessages("+33612345678")).toHaveLength(0);

@@ -2,8 +2,11 @@ import { DomainError } from "../errors.ts";
 import { assertNotLocked, lockedError } from "../policy.ts";
 import type { Deps, Factor } from "../ports.ts";
 import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
-import { loadAppContext } from "./app-config.ts";
+import { decryptSecret } from "../secret-box.ts";
+import { matchTotp } from "../totp.ts";
+import { type AppContext, loadAppContext } from "./app-config.ts";
 import { redeemCode } from "./redeem-code.ts";
+import { wrongCode } from "./wrong-code.ts";
 
 export interface Activation {
   factor: Factor;
@@ -11,6 +14,7 @@ export interface Activation {
   recoveryCodes?: string[];
 }
 
+/** Confirms a pending factor with its first code: the code sent to it, or the authenticator app's current one. */
 export async function activateFactor(
   deps: Deps,
   input: { appId: string; userId: string; factorId: string; code: string },
@@ -23,23 +27,25 @@ export async function activateFactor(
   assertNotLocked(state, deps.clock.now());
   if (!factor) throw new DomainError("factor_not_found", "No such factor for this user.");
   if (factor.status === "active") throw new DomainError("factor_exists", "This factor is already active.");
-  if (!factor.activationChallengeId)
-    throw new DomainError("factor_not_found", "No such factor for this user.");
 
-  await redeemCode(deps, ctx, {
-    userId: input.userId,
-    challengeId: factor.activationChallengeId,
-    code: input.code,
-    purposes: ["activation"],
-  });
+  const totpStep = factor.type === "totp" ? await checkTotp(deps, ctx, factor, input.code) : undefined;
+  if (factor.type !== "totp") {
+    if (!factor.activationChallengeId)
+      throw new DomainError("factor_not_found", "No such factor for this user.");
+    await redeemCode(deps, ctx, {
+      userId: input.userId,
+      challengeId: factor.activationChallengeId,
+      code: input.code,
+      purposes: ["activation"],
+    });
+  }
 
-  const mfaWasOn = state?.enabled === true;
-  const recoveryCodes = mfaWasOn ? [] : generateRecoveryCodes(ctx.config.recoveryCodes.count);
+  const recoveryCodes = generateRecoveryCodes(ctx.config.recoveryCodes.count);
   const { pepper } = await deps.secrets.serviceSecret();
   const now = deps.clock.now();
   const outcome = await deps.store.activateFactor(factor, {
     now,
-    mfaWasOn,
+    totpStep,
     recoveryCodeHashes: recoveryCodes.map((code) =>
       recoveryCodeHash(pepper, input.appId, input.userId, code),
     ),
@@ -53,4 +59,12 @@ export async function activateFactor(
   }
   const activated: Factor = { ...factor, status: "active", activatedAt: now };
   return outcome.turnedMfaOn ? { factor: activated, recoveryCodes } : { factor: activated };
+}
+
+async function checkTotp(deps: Deps, ctx: AppContext, factor: Factor, code: string): Promise<number> {
+  if (!factor.totpSecret) throw new DomainError("factor_not_found", "No such factor for this user.");
+  const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
+  const step = matchTotp(ctx.config.totp, secret, code, deps.clock.now());
+  if (step === undefined) throw await wrongCode(deps, ctx.config, factor.appId, factor.userId);
+  return step;
 }

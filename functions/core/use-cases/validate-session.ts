@@ -16,6 +16,6 @@ export async function validateSession(
     deps.store.getUserState(session.appId, session.userId),
   ]);
   const notBefore = Math.max(app?.sessionsNotBefore ?? 0, state?.sessionsNotBefore ?? 0);
-  if (!app || session.issuedAt < notBefore) return { valid: false };
+  if (!app || session.issuedAt <= notBefore) return { valid: false };
   return { valid: true, userId: session.userId, expiresAt: session.expiresAt };
 }

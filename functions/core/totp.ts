@@ -1,0 +1,63 @@
+import { generateSecret, generateURI, verifySync } from "otplib";
+import type { AppConfig } from "./config.ts";
+
+export type TotpSettings = AppConfig["totp"];
+
+const algorithmOf = (settings: TotpSettings) =>
+  settings.algorithm.toLowerCase() as "sha1" | "sha256" | "sha512";
+
+/** 160 random bits (otplib draws them from the platform CSPRNG), base32 for authenticator apps. */
+export const newTotpSecret = (): string => generateSecret({ length: 20 });
+
+/** The URI carries every parameter explicitly: some apps ignore defaults they were not told. */
+export function otpauthUri(settings: TotpSettings, issuer: string, label: string, secret: string): string {
+  const uri = new URL(
+    generateURI({
+      issuer,
+      label,
+      secret,
+      algorithm: algorithmOf(settings),
+      digits: settings.digits,
+      period: settings.periodSeconds,
+    }),
+  );
+  uri.searchParams.set("algorithm", settings.algorithm);
+  uri.searchParams.set("digits", String(settings.digits));
+  uri.searchParams.set("period", String(settings.periodSeconds));
+  return uri.toString().replace(/\+/g, "%20");
+}
+
+/**
+ * The time step the code belongs to, within `window` steps either side of server time, and
+ * strictly after `afterStep` (a step is accepted at most once). `undefined` when it matches none.
+ */
+export function matchTotp(
+  settings: TotpSettings,
+  secret: string,
+  code: string,
+  nowMs: number,
+  afterStep?: number,
+): number | undefined {
+  if (!new RegExp(`^\\d{${settings.digits}}$`).test(code)) return undefined;
+  const result = verifySync({
+    secret,
+    token: code,
+    algorithm: algorithmOf(settings),
+    digits: settings.digits,
+    period: settings.periodSeconds,
+    epoch: Math.floor(nowMs / 1000),
+    epochTolerance: settings.window * settings.periodSeconds,
+    ...(afterStep === undefined ? {} : { afterTimeStep: afterStep }),
+  });
+  return result.valid && "timeStep" in result ? result.timeStep : undefined;
+}
+
+export async function qrCodes(uri: string): Promise<{ svg: string; dataUrl: string }> {
+  // Loaded here, not at import: only TOTP enrollment draws QR codes.
+  const qrcode = await import("qrcode");
+  const [svg, dataUrl] = await Promise.all([
+    qrcode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 }),
+    qrcode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 256 }),
+  ]);
+  return { svg, dataUrl };
+}

@@ -1,10 +1,12 @@
 import { DomainError } from "#core/errors";
 import { getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { createApp } from "#core/use-cases/create-app";
+import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
+import { sendTestMessage } from "#core/use-cases/test-message";
 import { cloudDeps } from "#http/cloud-deps";
 import { once } from "#http/deps";
-import { createHandler, json, type RouteImpls, route } from "#http/handler";
-import { configBody, createAppBody } from "#http/schemas";
+import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
+import { configBody, createAppBody, isoOrNull, secretBody, testMessageBody } from "#http/schemas";
 
 const etag = (version: number): string => `"${version}"`;
 
@@ -36,6 +38,26 @@ export const adminRoutes: RouteImpls = {
         ifMatch: parseIfMatch(headers["if-match"]),
       });
       return json(200, config, { etag: etag(version) });
+    },
+  }),
+  "GET /v1/admin/secrets": route({
+    run: async (_, deps) => {
+      const secrets = await listProviderSecrets(deps);
+      return json(200, { secrets: secrets.map((s) => ({ ...s, updatedAt: isoOrNull(s.updatedAt) })) });
+    },
+  }),
+  "PUT /v1/admin/secrets/{name}": route({
+    body: secretBody,
+    run: async ({ params, body }, deps) => {
+      await putProviderSecret(deps, params.name ?? "", body);
+      return noContent();
+    },
+  }),
+  "POST /v1/admin/apps/{appId}/test-message": route({
+    body: testMessageBody,
+    run: async ({ params, body }, deps) => {
+      const delivery = await sendTestMessage(deps, { appId: params.appId ?? "", ...body });
+      return json(200, { delivered: true, ...delivery });
     },
   }),
   "GET /healthz": route({ run: async () => json(200, { ok: true }) }),

@@ -7,11 +7,13 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { FileSecrets } from "#adapters/file-secrets";
+import { LocalSmsRouter } from "#adapters/local-sms-router";
 import { OffsetClock } from "#adapters/offset-clock";
-import { Outbox, type OutboxMessage } from "#adapters/outbox";
+import { Outbox, type OutboxMessage, OutboxVerification } from "#adapters/outbox";
 import { OutboxEmail } from "#adapters/outbox-email";
 import { SesEmail } from "#adapters/ses-email";
-import { UnconfiguredSms } from "#adapters/unconfigured-sms";
+import { SinchVerification } from "#adapters/sinch-verification";
+import { TwilioSms } from "#adapters/twilio-sms";
 import { sha256Hex } from "#core/codes";
 import { invalidRequest } from "#core/errors";
 import { createApp } from "#core/use-cases/create-app";
@@ -107,7 +109,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
     );
     const outboxEmail = new OutboxEmail(outbox);
-    const unconfiguredSms = new UnconfiguredSms();
+    const secrets = new FileSecrets(secretsPath);
+    const smsRouter = new LocalSmsRouter({
+      secrets,
+      outbox,
+      outboxVerification: new OutboxVerification(outbox),
+      twilio: new TwilioSms({ secrets, apiBaseUrl: process.env.OTP_TWILIO_API_URL }),
+      sinch: new SinchVerification({ secrets }),
+    });
     const deps: HandlerDeps = {
       store: new DynamoStore(
         DynamoDBDocumentClient.from(
@@ -118,11 +127,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ),
         { tableName: TABLE_NAME },
       ),
-      secrets: new FileSecrets(secretsPath),
+      secrets,
       clock,
       email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),
-      sms: () => outbox,
-      smsVerification: () => unconfiguredSms,
+      sms: () => smsRouter,
+      smsVerification: () => smsRouter,
       adminAuth: { kind: "token", tokenSha256: sha256Hex(adminToken) },
       log: options.log,
     };

@@ -36,6 +36,9 @@ export const routes = [
   { method: "POST", path: "/v1/admin/apps", fn: "admin-config", auth: "admin" },
   { method: "GET", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
   { method: "PUT", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
+  { method: "GET", path: "/v1/admin/secrets", fn: "admin-config", auth: "admin" },
+  { method: "PUT", path: "/v1/admin/secrets/{name}", fn: "admin-config", auth: "admin" },
+  { method: "POST", path: "/v1/admin/apps/{appId}/test-message", fn: "admin-config", auth: "admin" },
   { method: "GET", path: "/healthz", fn: "admin-config", auth: "public" },
   // local stack only
   { method: "GET", path: "/dev/outbox", fn: "local", auth: "local" },

@@ -384,17 +384,22 @@ export class DynamoStore implements Store {
     );
   }
 
-  async redirectChallenge(challenge: Challenge): Promise<void> {
-    await this.call("redirectChallenge", () =>
+  async recordDelivery(challenge: Challenge): Promise<void> {
+    await this.call("recordDelivery", () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.challenge(challenge.appId, challenge.userId, challenge.challengeId),
-          UpdateExpression: "SET channel = :channel, factorId = :factorId, destination = :destination",
+          UpdateExpression: `SET channel = :channel, factorId = :factorId, destination = :destination, codeHash = :codeHash${
+            challenge.verificationId ? ", verificationId = :verificationId" : ""
+          }`,
+          ConditionExpression: "attribute_exists(pk)",
           ExpressionAttributeValues: {
+            ":codeHash": challenge.codeHash,
             ":channel": challenge.channel,
             ":factorId": challenge.factorId,
             ":destination": challenge.destination,
+            ...(challenge.verificationId ? { ":verificationId": challenge.verificationId } : {}),
           },
         }),
       ),
@@ -405,7 +410,7 @@ export class DynamoStore implements Store {
     appId: string,
     userId: string,
     challengeId: string,
-    codeHash: string,
+    codeHash: string | undefined,
     now: EpochMs,
     purposes: readonly ChallengePurpose[],
   ): Promise<Challenge | undefined> {
@@ -417,8 +422,12 @@ export class DynamoStore implements Store {
             TableName: this.table,
             Key: keys.challenge(appId, userId, challengeId),
             UpdateExpression: "SET usedAt = :now",
-            ConditionExpression: `attribute_exists(pk) AND codeHash = :hash AND attribute_not_exists(usedAt) AND attribute_not_exists(supersededAt) AND expiresAt > :now AND purpose IN (${Object.keys(purposeValues).join(", ")})`,
-            ExpressionAttributeValues: { ":now": now, ":hash": codeHash, ...purposeValues },
+            ConditionExpression: `attribute_exists(pk) AND ${codeHash === undefined ? "" : "codeHash = :hash AND "}attribute_not_exists(usedAt) AND attribute_not_exists(supersededAt) AND expiresAt > :now AND purpose IN (${Object.keys(purposeValues).join(", ")})`,
+            ExpressionAttributeValues: {
+              ":now": now,
+              ...(codeHash === undefined ? {} : { ":hash": codeHash }),
+              ...purposeValues,
+            },
             ReturnValues: "ALL_NEW",
           }),
         );

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Delivery, OutgoingSms, SmsProvider } from "#core/ports";
+import { generateNumericCode } from "#core/codes";
+import type { AppConfig } from "#core/config";
+import type { Delivery, OutgoingSms, SmsProvider, VerificationProvider } from "#core/ports";
 
 export interface OutboxMessage {
   channel: "sms" | "email";
@@ -31,5 +33,33 @@ export class Outbox implements SmsProvider {
 
   list(to?: string): OutboxMessage[] {
     return this.messages.filter((m) => to === undefined || m.to === to).reverse();
+  }
+}
+
+/**
+ * Local stand-in for a provider that generates and checks codes itself (Sinch): the code
+ * goes to the outbox like any SMS, and is checked here. Used only without Sinch credentials.
+ */
+export class OutboxVerification implements VerificationProvider {
+  private readonly pending = new Map<string, { code: string; finished: boolean }>();
+
+  constructor(private readonly outbox: Outbox) {}
+
+  async start(
+    input: { to: string },
+    config: AppConfig,
+  ): Promise<{ verificationId: string; provider: string }> {
+    const code = generateNumericCode(config.code.length);
+    const verificationId = `local-${randomUUID()}`;
+    this.pending.set(verificationId, { code, finished: false });
+    this.outbox.record({ channel: "sms", to: input.to, body: `Your verification code is ${code}.` });
+    return { verificationId, provider: "local" };
+  }
+
+  async report(verificationId: string, code: string): Promise<"approved" | "wrong_code" | "expired"> {
+    const entry = this.pending.get(verificationId);
+    if (!entry || entry.finished) return "expired";
+    entry.finished = true;
+    return entry.code === code ? "approved" : "wrong_code";
   }
 }

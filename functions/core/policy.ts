@@ -1,5 +1,5 @@
 import type { AppConfig } from "./config.ts";
-import { DomainError } from "./errors.ts";
+import { DomainError, ProviderError } from "./errors.ts";
 import type { CodeChannel, EpochMs, UserState } from "./ports.ts";
 
 export const PROVIDER_TIMEOUT_MS = 5_000;
@@ -44,3 +44,19 @@ export const enrollmentRequired = (config: AppConfig, userId: string, enabled: b
   config.mfa.required && !enabled && !config.mfa.exemptUserIds.includes(userId);
 
 export const minutesOf = (seconds: number): number => Math.max(1, Math.ceil(seconds / 60));
+
+/** Providers get a bounded time; past it the attempt counts as failed (and fallback may apply). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, provider: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ProviderError(provider, "timeout", `no answer within ${ms} ms`, "timeout")),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -79,7 +79,9 @@ export interface Challenge {
   purpose: ChallengePurpose;
   channel: CodeChannel;
   factorId: string;
+  /** HMAC of the code; empty when the provider generated the code and checks it (`verificationId`). */
   codeHash: string;
+  verificationId?: string;
   destination: string;
   createdAt: EpochMs;
   expiresAt: EpochMs;
@@ -152,8 +154,8 @@ export interface Store {
     challengeIds: readonly string[],
     now: EpochMs,
   ): Promise<void>;
-  /** The code went out through the fallback channel instead. */
-  redirectChallenge(challenge: Challenge): Promise<void>;
+  /** Records how the code went out: the fallback channel, and/or the provider's verification id. */
+  recordDelivery(challenge: Challenge): Promise<void>;
   /** A code no provider accepted: it can never be redeemed. */
   discardChallenge(appId: string, userId: string, challengeId: string, now: EpochMs): Promise<void>;
   /** Marks the challenge used iff the hash and purpose match and it is unused, not superseded, not expired. */
@@ -161,7 +163,8 @@ export interface Store {
     appId: string,
     userId: string,
     challengeId: string,
-    codeHash: string,
+    /** `undefined` when the provider already checked the code (then only the claim is conditional). */
+    codeHash: string | undefined,
     now: EpochMs,
     purposes: readonly ChallengePurpose[],
   ): Promise<Challenge | undefined>;

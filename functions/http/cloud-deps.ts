@@ -5,6 +5,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
 import { SesEmail } from "#adapters/ses-email";
+import { SinchVerification } from "#adapters/sinch-verification";
+import { TwilioSms } from "#adapters/twilio-sms";
 import { UnconfiguredSms } from "#adapters/unconfigured-sms";
 import type { HandlerDeps } from "./deps.ts";
 
@@ -31,14 +33,16 @@ export async function cloudDeps(): Promise<HandlerDeps> {
     namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
   const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler }));
-  const sms = new UnconfiguredSms();
+  const twilio = new TwilioSms({ secrets, apiBaseUrl: process.env.OTP_TWILIO_API_URL });
+  const sinch = new SinchVerification({ secrets });
+  const unconfigured = new UnconfiguredSms();
   return {
     store,
     secrets,
     clock: { now: () => Date.now() },
     email: () => email,
-    sms: () => sms,
-    smsVerification: () => sms,
+    sms: (config) => (config.sms.provider === "twilio" ? twilio : unconfigured),
+    smsVerification: () => sinch,
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),
   };

@@ -86,7 +86,6 @@ export function toProblem(error: unknown): { result: HttpResult; kind: ErrorClas
         new DomainError("delivery_failed", "The provider did not accept the message.", {
           provider: error.provider,
           providerCode: error.providerCode,
-          providerMessage: error.message,
         }),
       ),
       kind: "provider",

@@ -47,3 +47,11 @@ export function userIdParam(params: Record<string, string>): string {
 export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 export const isoOrNull = (epochMs: number | null | undefined): string | null =>
   epochMs === null || epochMs === undefined ? null : iso(epochMs);
+
+export const testMessageBody = z.strictObject({
+  channel: z.enum(["sms", "email"]),
+  to: z.string().min(1).max(320),
+});
+
+/** Secret bodies are checked against the provider's shape by the use case. */
+export const secretBody = z.record(z.string(), z.unknown());

@@ -1,7 +1,7 @@
 import { challengeCodeHash, generateNumericCode } from "../codes.ts";
 import { DomainError, ProviderError } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError } from "../policy.ts";
+import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError, withTimeout } from "../policy.ts";
 import type { Challenge, ChallengePurpose, CodeChannel, Deps, Factor } from "../ports.ts";
 import { renderTemplate, templatesFor } from "../templates.ts";
 import type { AppContext } from "./app-config.ts";
@@ -72,36 +72,52 @@ export async function issueCode(
 
   const text = templatesFor(config, input.locale);
   const values = { app: config.totp.issuer ?? app.name, code, minutes: minutesOf(config.code.ttlSeconds) };
+  const deliver = async (target: CodeTarget, address: string): Promise<string | undefined> => {
+    if (target.channel === "email") {
+      await deps.email(config).sendEmail({
+        to: address,
+        fromAddress: config.email.fromAddress,
+        fromName: config.email.fromName,
+        subject: renderTemplate(text.emailSubject, values),
+        text: renderTemplate(text.emailText, values),
+        html: renderTemplate(text.emailHtml, values),
+        configurationSet: config.email.configurationSet,
+      });
+      return undefined;
+    }
+    if (config.sms.provider === "sinch") {
+      // Sinch generates, sends and later checks its own code.
+      const started = await deps
+        .smsVerification(config)
+        .start(
+          {
+            to: address,
+            locale: input.locale,
+            expirySeconds: config.code.ttlSeconds,
+            reference: challengeId,
+          },
+          config,
+        );
+      return started.verificationId;
+    }
+    await deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);
+    return undefined;
+  };
+
   let lastError: ProviderError | undefined;
   for (const [index, target] of input.targets.entries()) {
     try {
       const address = target.factor.address;
       if (!address) throw new ProviderError(target.channel, "no_address", "factor has no address");
-      await withTimeout(
-        target.channel === "email"
-          ? deps.email(config).sendEmail({
-              to: address,
-              fromAddress: config.email.fromAddress,
-              fromName: config.email.fromName,
-              subject: renderTemplate(text.emailSubject, values),
-              text: renderTemplate(text.emailText, values),
-              html: renderTemplate(text.emailHtml, values),
-              configurationSet: config.email.configurationSet,
-            })
-          : deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config),
-        PROVIDER_TIMEOUT_MS,
-        target.channel,
-      );
-      const delivered =
-        index === 0
-          ? challenge
-          : {
-              ...challenge,
-              channel: target.channel,
-              factorId: target.factor.factorId,
-              destination: target.factor.destination,
-            };
-      if (index > 0) await deps.store.redirectChallenge(delivered);
+      const verificationId = await withTimeout(deliver(target, address), PROVIDER_TIMEOUT_MS, target.channel);
+      const delivered: Challenge = {
+        ...challenge,
+        channel: target.channel,
+        factorId: target.factor.factorId,
+        destination: target.factor.destination,
+        ...(verificationId === undefined ? {} : { verificationId, codeHash: "" }),
+      };
+      if (index > 0 || verificationId !== undefined) await deps.store.recordDelivery(delivered);
       await deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes, now);
       return { challenge: delivered, fallbackUsed: index > 0 };
     } catch (error) {
@@ -114,24 +130,9 @@ export async function issueCode(
     deps.store.discardChallenge(app.appId, input.userId, challengeId, now),
     deps.store.releaseSend(app.appId, input.userId, reservation.windowEnd),
   ]);
+  // The provider's own message can quote the destination: it stays out of client answers.
   throw new DomainError("delivery_failed", "No channel accepted the message.", {
     provider: lastError?.provider,
     providerCode: lastError?.providerCode,
-    providerMessage: lastError?.message,
   });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, provider: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ProviderError(provider, "timeout", `no answer within ${ms} ms`, "timeout")),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

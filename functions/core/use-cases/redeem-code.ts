@@ -39,7 +39,33 @@ export async function redeemCode(
   if (challenge.usedAt !== undefined || challenge.supersededAt !== undefined || challenge.expiresAt <= now) {
     throw codeExpiredError();
   }
+  if (challenge.verificationId) return redeemWithProvider(deps, ctx, challenge, input);
   throw await wrongCode(deps, ctx.config, appId, input.userId);
+}
+
+/** The provider checks its own code; then claiming the challenge is still one conditional write, so only one request wins. */
+async function redeemWithProvider(
+  deps: Deps,
+  ctx: AppContext,
+  challenge: Challenge,
+  input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
+): Promise<Challenge> {
+  const verdict = await deps
+    .smsVerification(ctx.config)
+    .report(challenge.verificationId ?? "", input.code, ctx.config);
+  if (verdict === "wrong_code") throw await wrongCode(deps, ctx.config, ctx.app.appId, input.userId);
+  if (verdict === "expired") throw codeExpiredError();
+  const now = deps.clock.now();
+  const claimed = await deps.store.redeemChallenge(
+    ctx.app.appId,
+    input.userId,
+    input.challengeId,
+    undefined,
+    now,
+    input.purposes,
+  );
+  if (!claimed) throw codeExpiredError();
+  return claimed;
 }
 
 const challengeNotFound = (): DomainError =>

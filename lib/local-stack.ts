@@ -47,6 +47,8 @@ export interface LocalStackOptions {
   /** Where outbox messages are echoed (the terminal for `npm start`). */
   print?: (line: string) => void;
   log?: (entry: Record<string, unknown>) => void;
+  /** Where the Twilio adapter sends (a fake Twilio in tests); defaults to `OTP_TWILIO_API_URL`, else Twilio itself. */
+  twilioApiUrl?: string;
 }
 
 export interface LocalStack {
@@ -114,7 +116,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       secrets,
       outbox,
       outboxVerification: new OutboxVerification(outbox),
-      twilio: new TwilioSms({ secrets, apiBaseUrl: process.env.OTP_TWILIO_API_URL }),
+      twilio: new TwilioSms({ secrets, apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL }),
       sinch: new SinchVerification({ secrets }),
     });
     const deps: HandlerDeps = {

@@ -24,6 +24,8 @@ export interface CallOptions {
 
 export interface Harness {
   stack: LocalStack;
+  /** The folder of the stack's data, secrets and credentials. */
+  dir: string;
   logs: Record<string, unknown>[];
   printed: string[];
   /** Drives the Lambda handler for the route with an API Gateway v2 event, as the cloud would. */
@@ -36,7 +38,7 @@ export interface Harness {
 }
 
 /** dynalite and aws-ses-v2-local on free ports, in memory, with the real adapters and handlers. */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: { twilioApiUrl?: string } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "otp-test-"));
   const logs: Record<string, unknown>[] = [];
   const printed: string[] = [];
@@ -46,6 +48,7 @@ export async function startHarness(): Promise<Harness> {
     persist: false,
     print: (line) => printed.push(line),
     log: (entry) => logs.push(entry),
+    ...options,
   });
 
   const headersFor = (options: CallOptions): Record<string, string> => {
@@ -104,6 +107,7 @@ export async function startHarness(): Promise<Harness> {
 
   return {
     stack,
+    dir,
     logs,
     printed,
     call,

@@ -1,4 +1,13 @@
 import { DomainError } from "#core/errors";
+import {
+  createApiKey,
+  getUser,
+  listApps,
+  listAudit,
+  revokeAllSessions,
+  revokeApiKey,
+  unlockUser,
+} from "#core/use-cases/admin";
 import { getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { createApp } from "#core/use-cases/create-app";
 import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
@@ -6,7 +15,17 @@ import { sendTestMessage } from "#core/use-cases/test-message";
 import { cloudDeps } from "#http/cloud-deps";
 import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
-import { configBody, createAppBody, isoOrNull, secretBody, testMessageBody } from "#http/schemas";
+import { openApiDocument } from "#http/openapi";
+import {
+  auditQuery,
+  configBody,
+  createAppBody,
+  iso,
+  isoOrNull,
+  secretBody,
+  testMessageBody,
+  userIdParam,
+} from "#http/schemas";
 
 const etag = (version: number): string => `"${version}"`;
 
@@ -59,6 +78,57 @@ export const adminRoutes: RouteImpls = {
       const delivery = await sendTestMessage(deps, { appId: params.appId ?? "", ...body });
       return json(200, { delivered: true, ...delivery });
     },
+  }),
+  "GET /v1/admin/apps": route({
+    run: async (_, deps) => {
+      const apps = await listApps(deps);
+      return json(200, {
+        apps: apps.map((a) => ({ appId: a.appId, name: a.name, createdAt: iso(a.createdAt) })),
+      });
+    },
+  }),
+  "POST /v1/admin/apps/{appId}/api-keys": route({
+    run: async ({ params }, deps) => json(201, await createApiKey(deps, params.appId ?? "")),
+  }),
+  "DELETE /v1/admin/apps/{appId}/api-keys/{keyId}": route({
+    run: async ({ params }, deps) => {
+      await revokeApiKey(deps, params.appId ?? "", params.keyId ?? "");
+      return noContent();
+    },
+  }),
+  "GET /v1/admin/apps/{appId}/users/{userId}": route({
+    run: async ({ params }, deps) => {
+      const user = await getUser(deps, params.appId ?? "", userIdParam(params));
+      return json(200, {
+        ...user,
+        lockedUntil: isoOrNull(user.lockedUntil),
+        factors: user.factors.map((f) => ({ ...f, createdAt: iso(f.createdAt) })),
+      });
+    },
+  }),
+  "POST /v1/admin/apps/{appId}/users/{userId}/unlock": route({
+    run: async ({ params }, deps) => {
+      await unlockUser(deps, params.appId ?? "", userIdParam(params));
+      return noContent();
+    },
+  }),
+  "POST /v1/admin/apps/{appId}/sessions/revoke-all": route({
+    run: async ({ params }, deps) => {
+      await revokeAllSessions(deps, params.appId ?? "");
+      return noContent();
+    },
+  }),
+  "GET /v1/admin/apps/{appId}/audit": route({
+    run: async ({ params, query }, deps) => {
+      const page = await listAudit(deps, params.appId ?? "", auditQuery(query));
+      return json(200, {
+        events: page.events.map(({ appId: _, at, ...event }) => ({ at: iso(at), ...event })),
+        nextCursor: page.nextCursor,
+      });
+    },
+  }),
+  "GET /openapi.json": route({
+    run: async () => json(200, openApiDocument(), { "cache-control": "public, max-age=300" }),
   }),
   "GET /healthz": route({ run: async () => json(200, { ok: true }) }),
 };

@@ -19,8 +19,13 @@ const factorView = (f: Factor) => ({
 export const enrollRoutes: RouteImpls = {
   "POST /v1/users/{userId}/factors": route({
     body: enrollBody,
-    run: async ({ appId, params, body }, deps) => {
-      const { factor, ...rest } = await enrollFactor(deps, { ...body, appId, userId: userIdParam(params) });
+    run: async ({ appId, params, body, ip }, deps) => {
+      const { factor, ...rest } = await enrollFactor(deps, {
+        ...body,
+        appId,
+        ip,
+        userId: userIdParam(params),
+      });
       return json(201, {
         ...factorView(factor),
         ...("expiresAt" in rest ? { ...rest, expiresAt: iso(rest.expiresAt) } : rest),
@@ -29,9 +34,10 @@ export const enrollRoutes: RouteImpls = {
   }),
   "POST /v1/users/{userId}/factors/{factorId}/activate": route({
     body: activateBody,
-    run: async ({ appId, params, body }, deps) => {
+    run: async ({ appId, params, body, ip }, deps) => {
       const activation = await activateFactor(deps, {
         appId,
+        ip,
         userId: userIdParam(params),
         factorId: params.factorId ?? "",
         code: body.code,
@@ -56,20 +62,20 @@ export const enrollRoutes: RouteImpls = {
     },
   }),
   "DELETE /v1/users/{userId}/factors/{factorId}": route({
-    run: async ({ appId, params }, deps) => {
-      await removeFactor(deps, { appId, userId: userIdParam(params), factorId: params.factorId ?? "" });
+    run: async ({ appId, params, ip }, deps) => {
+      await removeFactor(deps, { appId, ip, userId: userIdParam(params), factorId: params.factorId ?? "" });
       return noContent();
     },
   }),
   "POST /v1/users/{userId}/recovery-codes": route({
-    run: async ({ appId, params }, deps) =>
+    run: async ({ appId, params, ip }, deps) =>
       json(201, {
-        recoveryCodes: await regenerateRecoveryCodes(deps, { appId, userId: userIdParam(params) }),
+        recoveryCodes: await regenerateRecoveryCodes(deps, { appId, ip, userId: userIdParam(params) }),
       }),
   }),
   "DELETE /v1/users/{userId}/mfa": route({
-    run: async ({ appId, params }, deps) => {
-      await disableMfa(deps, { appId, userId: userIdParam(params) });
+    run: async ({ appId, params, ip }, deps) => {
+      await disableMfa(deps, { appId, ip, userId: userIdParam(params) });
       return noContent();
     },
   }),

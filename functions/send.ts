@@ -7,8 +7,8 @@ import { challengeBody, iso } from "#http/schemas";
 export const sendRoutes: RouteImpls = {
   "POST /v1/challenges": route({
     body: challengeBody,
-    run: async ({ appId, body }, deps) => {
-      const sent = await sendChallenge(deps, { ...body, appId });
+    run: async ({ appId, body, ip }, deps) => {
+      const sent = await sendChallenge(deps, { ...body, appId, ip });
       return json(201, { ...sent, expiresAt: iso(sent.expiresAt) });
     },
   }),

@@ -9,8 +9,8 @@ import { iso, userIdParam, validateSessionBody, verificationBody } from "#http/s
 export const verifyRoutes: RouteImpls = {
   "POST /v1/verifications": route({
     body: verificationBody,
-    run: async ({ appId, body }, deps) => {
-      const approval = await verifyCode(deps, { ...body, appId });
+    run: async ({ appId, body, ip }, deps) => {
+      const approval = await verifyCode(deps, { ...body, appId, ip });
       return json(200, { ...approval, sessionExpiresAt: iso(approval.sessionExpiresAt) });
     },
   }),
@@ -22,8 +22,8 @@ export const verifyRoutes: RouteImpls = {
     },
   }),
   "DELETE /v1/users/{userId}/sessions": route({
-    run: async ({ appId, params }, deps) => {
-      await revokeUserSessions(deps, { appId, userId: userIdParam(params) });
+    run: async ({ appId, params, ip }, deps) => {
+      await revokeUserSessions(deps, { appId, ip, userId: userIdParam(params) });
       return noContent();
     },
   }),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { FileSecrets } from "#adapters/file-secrets";
 import { LocalSmsRouter } from "#adapters/local-sms-router";
@@ -119,16 +120,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       twilio: new TwilioSms({ secrets, apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL }),
       sinch: new SinchVerification({ secrets }),
     });
+    const documents = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
+      { marshallOptions: { removeUndefinedValues: true } },
+    );
     const deps: HandlerDeps = {
-      store: new DynamoStore(
-        DynamoDBDocumentClient.from(
-          new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
-          {
-            marshallOptions: { removeUndefinedValues: true },
-          },
-        ),
-        { tableName: TABLE_NAME },
-      ),
+      store: new DynamoStore(documents, { tableName: TABLE_NAME }),
+      audit: new DynamoAudit(documents, { tableName: TABLE_NAME }),
       secrets,
       clock,
       email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),

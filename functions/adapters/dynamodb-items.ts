@@ -25,6 +25,17 @@ export const keys = {
     sk: `CHALLENGE#${challengeId}`,
   }),
   session: (tokenHash: string) => ({ pk: `SESSION#${tokenHash}`, sk: "SESSION" }),
+  /** Per-user reference to a session, for counting; sorts after STATE so user reads skip it. */
+  sessionRef: (appId: string, userId: string, tokenHash: string) => ({
+    pk: keys.userPk(appId, userId),
+    sk: `ZSESSION#${tokenHash}`,
+  }),
+  appIndex: (appId: string) => ({ pk: "APPS", sk: appId }),
+  appKey: (appId: string, keyId: string) => ({ pk: `APP#${appId}`, sk: `APIKEY#${keyId}` }),
+  audit: (appId: string, at: number, id: string) => ({
+    pk: `AUDIT#${appId}`,
+    sk: `${new Date(at).toISOString()}#${id}`,
+  }),
 };
 
 export type Item = Record<string, unknown>;
@@ -65,6 +76,7 @@ export function toUserState(appId: string, userId: string, item: Item | undefine
     activeFactors,
     lastUsed,
     lastTotpStep: num(item.lastTotpStep),
+    lastAttemptAt: num(item.lastAttemptAt),
   };
 }
 

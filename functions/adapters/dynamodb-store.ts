@@ -1,10 +1,12 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -15,6 +17,7 @@ import type {
   ApiKeyRecord,
   AppRecord,
   ApprovalOutcome,
+  AttemptReservation,
   Challenge,
   ChallengePurpose,
   EpochMs,
@@ -54,6 +57,8 @@ export interface DynamoStoreSettings {
 }
 
 const NOT_LOCKED = "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now)";
+/** Longer than any request can run (Lambda timeouts are at most 15 s): older reserved attempts are abandoned. */
+const IN_FLIGHT_MS = 30_000;
 const PENDING_FACTOR_TTL_S = 86_400;
 
 class CasConflict extends Error {}
@@ -87,22 +92,80 @@ export class DynamoStore implements Store {
           Item: { ...keys.config(app.appId), configJson: JSON.stringify(config), version: config.version },
         }),
       );
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.appIndex(app.appId), name: app.name, createdAt: app.createdAt },
+        }),
+      );
       await this.putApiKey(key);
     });
   }
 
-  private async putApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...keys.apiKey(key.keyHash), appId: key.appId, keyId: key.keyId, createdAt: key.createdAt },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.call("putApiKey", async () => {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.apiKey(key.keyHash), appId: key.appId, keyId: key.keyId, createdAt: key.createdAt },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.appKey(key.appId, key.keyId), keyHash: key.keyHash, createdAt: key.createdAt },
+        }),
+      );
+    });
+  }
+
+  async revokeApiKey(appId: string, keyId: string, now: EpochMs): Promise<boolean> {
+    return this.call("revokeApiKey", async () => {
+      const ref = await this.get(keys.appKey(appId, keyId));
+      if (!ref) return false;
+      const keyHash = String(ref.keyHash);
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.apiKey(keyHash),
+          UpdateExpression: "SET revokedAt = if_not_exists(revokedAt, :now)",
+          ConditionExpression: "appId = :appId",
+          ExpressionAttributeValues: { ":now": now, ":appId": appId },
+        }),
+      );
+      this.cache.delete(`key:${keyHash}`);
+      return true;
+    });
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    return this.call("listApps", async () => {
+      const items = await this.queryAll({
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": "APPS" },
+      });
+      return items.map((item) => toApp(String(item.sk), item));
+    });
+  }
+
+  async revokeAppSessions(appId: string, now: EpochMs): Promise<void> {
+    this.cache.delete(`app:${appId}`);
+    await this.call("revokeAppSessions", () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.app(appId),
+          UpdateExpression: "SET sessionsNotBefore = :now",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      ),
     );
   }
 
-  getApp(appId: string): Promise<AppRecord | undefined> {
-    return this.cached(`app:${appId}`, this.settings.appCacheMs ?? 0, async () => {
+  getApp(appId: string, options: { fresh?: boolean } = {}): Promise<AppRecord | undefined> {
+    return this.cached(`app:${appId}`, options.fresh ? 0 : (this.settings.appCacheMs ?? 0), async () => {
       const item = await this.get(keys.app(appId));
       return item ? toApp(appId, item) : undefined;
     });
@@ -153,21 +216,12 @@ export class DynamoStore implements Store {
 
   async loadUser(appId: string, userId: string): Promise<UserRecords> {
     return this.call("loadUser", async () => {
-      const items: Item[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page: QueryCommandOutput = await this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": keys.userPk(appId, userId) },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      // Session references (ZSESSION#...) sort after STATE and are not needed here.
+      const items = await this.queryAll({
+        KeyConditionExpression: "pk = :pk AND sk <= :state",
+        ExpressionAttributeValues: { ":pk": keys.userPk(appId, userId), ":state": "STATE" },
+        ConsistentRead: true,
+      });
       const bySk = (prefix: string) => items.filter((i) => String(i.sk).startsWith(prefix));
       return {
         state: toUserState(
@@ -179,6 +233,35 @@ export class DynamoStore implements Store {
         challenges: bySk("CHALLENGE#").map((i) => toChallenge(appId, userId, i)),
       };
     });
+  }
+
+  async countActiveSessions(
+    appId: string,
+    userId: string,
+    now: EpochMs,
+    notBefore: EpochMs,
+  ): Promise<number> {
+    return this.call("countActiveSessions", async () => {
+      const items = await this.queryAll({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": keys.userPk(appId, userId), ":prefix": "ZSESSION#" },
+        ConsistentRead: true,
+      });
+      return items.filter((i) => Number(i.expiresAt) > now && Number(i.issuedAt) > notBefore).length;
+    });
+  }
+
+  async unlockUser(appId: string, userId: string): Promise<void> {
+    await this.call("unlockUser", () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.state(appId, userId),
+          UpdateExpression: "SET failedAttempts = :zero REMOVE lockedUntil",
+          ExpressionAttributeValues: { ":zero": 0 },
+        }),
+      ),
+    );
   }
 
   async getUserState(appId: string, userId: string): Promise<UserState | undefined> {
@@ -242,7 +325,9 @@ export class DynamoStore implements Store {
             set: {
               enabled: true,
               failedAttempts: 0,
-              lastVerifiedAt: now,
+              // Only the activation that turns MFA on proves possession well enough for step-up;
+              // a new factor added to an MFA user must not unlock changes to the others.
+              ...(turnsOn ? { lastVerifiedAt: now } : {}),
               [activeAttr(type)]: factorId,
               [lastUsedAttr(factorId)]: now,
               ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes) } : {}),
@@ -441,32 +526,109 @@ export class DynamoStore implements Store {
 
   // ---- verification outcomes --------------------------------------------------------------
 
-  async recordFailure(
+  async reserveAttempt(
     appId: string,
     userId: string,
     policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
+  ): Promise<AttemptReservation> {
+    const { now, maxVerifyAttempts, lockoutSeconds } = policy;
+    return this.call("reserveAttempt", async () => {
+      try {
+        const result = await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(appId, userId),
+            UpdateExpression:
+              "SET failedAttempts = if_not_exists(failedAttempts, :zero) + :one, lastAttemptAt = :now",
+            ConditionExpression: `${NOT_LOCKED} AND (attribute_not_exists(failedAttempts) OR failedAttempts < :max)`,
+            ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":max": maxVerifyAttempts, ":now": now },
+            ReturnValues: "UPDATED_NEW",
+          }),
+        );
+        return { ok: true, attempt: Number(result.Attributes?.failedAttempts ?? 1) };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      const state = await this.getUserState(appId, userId);
+      if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+        return { ok: false, lockedUntil: state.lockedUntil, justLocked: false };
+      }
+      // Every attempt is taken. Still in flight: refuse this one without locking (one of them may
+      // be right). Left over by a request that died midway: they were never answered, so lock.
+      const lastAttemptAt = state?.lastAttemptAt ?? 0;
+      if (now - lastAttemptAt < IN_FLIGHT_MS) return { ok: false, busy: true };
+      const lockedUntil = now + lockoutSeconds * 1000;
+      if (await this.lock(appId, userId, now, lockedUntil, { attempts: maxVerifyAttempts, lastAttemptAt })) {
+        return { ok: false, lockedUntil, justLocked: true };
+      }
+      return { ok: false, busy: true };
+    });
+  }
+
+  async releaseAttempt(appId: string, userId: string, now: EpochMs): Promise<void> {
+    await this.call("releaseAttempt", () =>
+      this.ignoreConditionFailure(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(appId, userId),
+            UpdateExpression: "SET failedAttempts = failedAttempts - :one",
+            ConditionExpression: `failedAttempts > :zero AND ${NOT_LOCKED}`,
+            ExpressionAttributeValues: { ":one": 1, ":zero": 0, ":now": now },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async failAttempt(
+    appId: string,
+    userId: string,
+    attempt: number,
+    policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
   ): Promise<FailureOutcome> {
     const { now, maxVerifyAttempts, lockoutSeconds } = policy;
-    return this.call("recordFailure", () =>
-      this.compareAndSet<FailureOutcome>(appId, userId, (state) => {
-        if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
-          return { done: { locked: true, lockedUntil: state.lockedUntil } };
-        }
-        const failed = (state?.failedAttempts ?? 0) + 1;
-        const expect = { failedAttempts: state === undefined ? undefined : state.failedAttempts };
-        if (failed >= maxVerifyAttempts) {
-          const lockedUntil = now + lockoutSeconds * 1000;
-          return {
-            update: { set: { failedAttempts: 0, lockedUntil }, expect, notLocked: now, zeroIsAbsent: true },
-            result: { locked: true, lockedUntil },
-          };
-        }
-        return {
-          update: { set: { failedAttempts: failed }, expect, notLocked: now, zeroIsAbsent: true },
-          result: { locked: false, failedAttempts: failed },
-        };
-      }),
-    );
+    if (attempt < maxVerifyAttempts) return { locked: false, failedAttempts: attempt };
+    return this.call("failAttempt", async () => {
+      const lockedUntil = now + lockoutSeconds * 1000;
+      if (await this.lock(appId, userId, now, lockedUntil))
+        return { locked: true, lockedUntil, justLocked: true };
+      const state = await this.getUserState(appId, userId);
+      return { locked: true, lockedUntil: state?.lockedUntil ?? lockedUntil };
+    });
+  }
+
+  /** Locks an unlocked user (and restarts the count for after the lock); false if someone else did first. */
+  private async lock(
+    appId: string,
+    userId: string,
+    now: EpochMs,
+    lockedUntil: EpochMs,
+    onlyIf?: { attempts: number; lastAttemptAt: EpochMs },
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.state(appId, userId),
+          UpdateExpression: "SET lockedUntil = :until, failedAttempts = :zero",
+          ConditionExpression:
+            onlyIf === undefined
+              ? NOT_LOCKED
+              : `${NOT_LOCKED} AND failedAttempts >= :max AND (attribute_not_exists(lastAttemptAt) OR lastAttemptAt = :seen)`,
+          ExpressionAttributeValues: {
+            ":until": lockedUntil,
+            ":zero": 0,
+            ":now": now,
+            ...(onlyIf === undefined ? {} : { ":max": onlyIf.attempts, ":seen": onlyIf.lastAttemptAt }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async approve(
@@ -637,24 +799,33 @@ export class DynamoStore implements Store {
 
   // ---- sessions ---------------------------------------------------------------------------
 
+  /** The session and its per-user reference in one round trip; a 256-bit token cannot collide. */
   async putSession(session: Session): Promise<void> {
-    await this.call("putSession", () =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...keys.session(session.tokenHash),
-            appId: session.appId,
-            userId: session.userId,
-            method: session.method,
-            issuedAt: session.issuedAt,
-            expiresAt: session.expiresAt,
-            ttl: ttlAt(session.expiresAt),
+    const common = {
+      appId: session.appId,
+      userId: session.userId,
+      method: session.method,
+      issuedAt: session.issuedAt,
+      expiresAt: session.expiresAt,
+      ttl: ttlAt(session.expiresAt),
+    };
+    await this.call("putSession", async () => {
+      let items: Record<string, unknown>[] = [
+        { PutRequest: { Item: { ...keys.session(session.tokenHash), ...common } } },
+        {
+          PutRequest: {
+            Item: { ...keys.sessionRef(session.appId, session.userId, session.tokenHash), ...common },
           },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      ),
-    );
+        },
+      ];
+      for (let attempt = 0; items.length > 0 && attempt < 5; attempt++) {
+        const result = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.table]: items as never } }),
+        );
+        items = (result.UnprocessedItems?.[this.table] as Record<string, unknown>[] | undefined) ?? [];
+      }
+      if (items.length > 0) throw new StoreUnavailable("putSession: unprocessed items");
+    });
   }
 
   async getSession(tokenHash: string): Promise<Session | undefined> {
@@ -663,6 +834,19 @@ export class DynamoStore implements Store {
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
+
+  private async queryAll(input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.db.send(
+        new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
 
   private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {
     return this.call("get", async () => {

@@ -70,6 +70,7 @@ export interface UserState {
   activeFactors: Partial<Record<FactorType, string>>;
   lastUsed: Record<string, EpochMs>;
   lastTotpStep?: number;
+  lastAttemptAt?: EpochMs;
 }
 
 export interface Challenge {
@@ -105,9 +106,15 @@ export interface UserRecords {
 }
 
 export type SendReservation = { ok: true; windowEnd: EpochMs } | { ok: false; retryAt: EpochMs };
+export type AttemptReservation =
+  | { ok: true; attempt: number }
+  | { ok: false; lockedUntil: EpochMs; justLocked: boolean }
+  /** Every allowed attempt is being checked right now; none is left until they finish. */
+  | { ok: false; busy: true };
 export type FailureOutcome =
   | { locked: false; failedAttempts: number }
-  | { locked: true; lockedUntil: EpochMs };
+  /** `justLocked`: this failure was the one that locked the user. */
+  | { locked: true; lockedUntil: EpochMs; justLocked?: boolean };
 export type ApprovalOutcome =
   | { ok: true; state: UserState }
   | { ok: false; lockedUntil: EpochMs }
@@ -125,7 +132,15 @@ export type ActivationOutcome =
  */
 export interface Store {
   createApp(app: AppRecord, config: AppConfig, key: ApiKeyRecord): Promise<void>;
-  getApp(appId: string): Promise<AppRecord | undefined>;
+  /** `fresh` bypasses any cache: revocations must be seen at once. */
+  getApp(appId: string, options?: { fresh?: boolean }): Promise<AppRecord | undefined>;
+  listApps(): Promise<AppRecord[]>;
+  /** Adds a key to an app (older keys keep working). */
+  putApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Marks the key revoked; false when the app has no such key. */
+  revokeApiKey(appId: string, keyId: string, now: EpochMs): Promise<boolean>;
+  /** Every session of the app issued at or before `now` stops validating. */
+  revokeAppSessions(appId: string, now: EpochMs): Promise<void>;
   getConfig(appId: string): Promise<StoredConfig | undefined>;
   /** Writes `config` as version `expectedVersion + 1` only if the stored version is still `expectedVersion`. */
   putConfig(appId: string, config: AppConfig, expectedVersion: number): Promise<"ok" | "conflict">;
@@ -168,10 +183,23 @@ export interface Store {
     now: EpochMs,
     purposes: readonly ChallengePurpose[],
   ): Promise<Challenge | undefined>;
-  /** Counts one wrong code, locking the user when it is the last one allowed. Never counts while locked. */
-  recordFailure(
+  /**
+   * Counts one attempt before any code is compared, so a burst of parallel guesses gets no
+   * more comparisons than `maxVerifyAttempts`. Refused while locked, and (`busy`) while
+   * every allowed attempt is in flight; attempts left over by a crash lock the user later.
+   */
+  reserveAttempt(
     appId: string,
     userId: string,
+    policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
+  ): Promise<AttemptReservation>;
+  /** The attempt was no guess after all (unknown or expired challenge, provider fault): give it back. */
+  releaseAttempt(appId: string, userId: string, now: EpochMs): Promise<void>;
+  /** The attempt was a wrong code: when it was the last one allowed, the user is locked. */
+  failAttempt(
+    appId: string,
+    userId: string,
+    attempt: number,
     policy: { now: EpochMs; maxVerifyAttempts: number; lockoutSeconds: number },
   ): Promise<FailureOutcome>;
   /**
@@ -208,6 +236,10 @@ export interface Store {
     codeHash: string,
     now: EpochMs,
   ): Promise<"consumed" | "no_match" | "locked">;
+  /** Ends a lock and clears the wrong-code count. */
+  unlockUser(appId: string, userId: string): Promise<void>;
+  /** Sessions of the user that are unexpired and issued after `notBefore`. */
+  countActiveSessions(appId: string, userId: string, now: EpochMs, notBefore: EpochMs): Promise<number>;
   putSession(session: Session): Promise<void>;
   getSession(tokenHash: string): Promise<Session | undefined>;
 }
@@ -278,6 +310,54 @@ export interface VerificationProvider {
   ): Promise<"approved" | "wrong_code" | "expired">;
 }
 
+export type AuditEventType =
+  | "challenge.sent"
+  | "challenge.fallback"
+  | "verification.approved"
+  | "verification.denied"
+  | "user.locked"
+  | "user.unlocked"
+  | "factor.enrolled"
+  | "factor.activated"
+  | "factor.removed"
+  | "recovery.regenerated"
+  | "mfa.disabled"
+  | "sessions.revoked"
+  | "config.updated"
+  | "secret.updated"
+  | "apikey.created"
+  | "apikey.revoked"
+  | "app.created";
+
+/** What happened, to whom, through which channel, with what outcome. Destinations masked; never a secret. */
+export interface AuditEvent {
+  appId: string;
+  type: AuditEventType;
+  outcome: string;
+  at: EpochMs;
+  userId?: string;
+  channel?: string;
+  destination?: string;
+  ip?: string;
+  /** What the event is about besides the user: a secret's name, an API key's id. */
+  target?: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Opaque; pass back as `cursor` for the next (older) page. */
+  nextCursor: string | null;
+}
+
+export interface Audit {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  list(appId: string, query: { userId?: string; limit: number; cursor?: string }): Promise<AuditPage>;
+}
+
+/** Service-wide events (provider secrets) are kept under this pseudo app id. */
+export const SERVICE_AUDIT_APP_ID = "_service";
+
 export interface Deps {
   store: Store;
   clock: Clock;
@@ -286,4 +366,5 @@ export interface Deps {
   sms: (config: AppConfig) => SmsProvider;
   /** The provider that generates and checks SMS codes itself, when `sms.provider` is `sinch`. */
   smsVerification: (config: AppConfig) => VerificationProvider;
+  audit: Audit;
 }

@@ -10,13 +10,14 @@ export interface TemplateValues {
 export const renderTemplate = (template: string, values: TemplateValues): string =>
   template.replace(/\{(app|code|minutes)\}/g, (_, key: keyof TemplateValues) => String(values[key]));
 
-/** The template set for a locale: exact (`pt-BR`), then language (`pt`), then `en`. Missing fields come from `en`. */
+/** The templates for a locale, field by field: exact (`pt-BR`), then language (`pt`), then `en`. */
 export function templatesFor(config: AppConfig, locale: string | undefined): MessageTemplate {
   const en = config.templates.en;
-  const candidates = locale ? [locale, locale.split("-")[0] ?? locale] : [];
-  for (const candidate of candidates) {
-    const found = config.templates[candidate];
-    if (found) return { ...en, ...found };
-  }
-  return en;
+  if (!locale) return en;
+  const language = locale.split("-")[0] ?? locale;
+  return {
+    ...en,
+    ...(language !== locale ? config.templates[language] : {}),
+    ...config.templates[locale],
+  };
 }

@@ -1,8 +1,11 @@
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
+import { MetricsAudit } from "#adapters/metrics-audit";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
 import { SesEmail } from "#adapters/ses-email";
 import { SinchVerification } from "#adapters/sinch-verification";
@@ -20,9 +23,12 @@ const required = (name: string): string => {
 export async function cloudDeps(): Promise<HandlerDeps> {
   const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
   const dynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler });
-  const store = new DynamoStore(
-    DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
-    { tableName: required("OTP_TABLE_NAME"), appCacheMs: 10_000, apiKeyCacheMs: 60_000 },
+  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const tableName = required("OTP_TABLE_NAME");
+  const store = new DynamoStore(documents, { tableName, appCacheMs: 10_000, apiKeyCacheMs: 60_000 });
+  const audit = new MetricsAudit(
+    new DynamoAudit(documents, { tableName }),
+    new Metrics({ namespace: "OtpService", serviceName: "otp-service" }),
   );
   const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ maxAttempts: 3, requestHandler }), {
     serviceSecretId: required("OTP_SERVICE_SECRET_ID"),
@@ -43,6 +49,7 @@ export async function cloudDeps(): Promise<HandlerDeps> {
     email: () => email,
     sms: (config) => (config.sms.provider === "twilio" ? twilio : unconfigured),
     smsVerification: () => sinch,
+    audit,
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),
   };

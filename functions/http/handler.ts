@@ -18,6 +18,8 @@ export interface RouteRequest<B> {
   headers: Record<string, string | undefined>;
   body: B;
   requestId: string;
+  /** The caller's address as API Gateway saw it, for the audit trail. */
+  ip: string | undefined;
 }
 
 export interface RouteImpl<B = unknown> {
@@ -80,6 +82,7 @@ export function createHandler(fn: FunctionName, impls: RouteImpls, getDeps: () =
         headers,
         body,
         requestId: event.requestContext?.requestId ?? context.awsRequestId,
+        ip: event.requestContext?.http?.sourceIp,
       },
       deps,
     );

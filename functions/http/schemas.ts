@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { userIdSchema } from "#core/config";
+import { issuesToFieldErrors, userIdSchema } from "#core/config";
 import { invalidRequest } from "#core/errors";
 
 const locale = z
@@ -55,3 +55,15 @@ export const testMessageBody = z.strictObject({
 
 /** Secret bodies are checked against the provider's shape by the use case. */
 export const secretBody = z.record(z.string(), z.unknown());
+
+const auditQuerySchema = z.strictObject({
+  userId: userIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+export function auditQuery(query: Record<string, string | undefined>): z.output<typeof auditQuerySchema> {
+  const parsed = auditQuerySchema.safeParse(query);
+  if (!parsed.success) throw invalidRequest(issuesToFieldErrors(parsed.error.issues));
+  return parsed.data;
+}

@@ -1,3 +1,4 @@
+import { auditDenial, recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
 import { assertNotLocked, lockedError } from "../policy.ts";
 import type { Deps, Factor } from "../ports.ts";
@@ -5,8 +6,8 @@ import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
 import { decryptSecret } from "../secret-box.ts";
 import { matchTotp } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
+import { reserveAttempt, wrongAttempt } from "./attempt.ts";
 import { redeemCode } from "./redeem-code.ts";
-import { wrongCode } from "./wrong-code.ts";
 
 export interface Activation {
   factor: Factor;
@@ -17,9 +18,25 @@ export interface Activation {
 /** Confirms a pending factor with its first code: the code sent to it, or the authenticator app's current one. */
 export async function activateFactor(
   deps: Deps,
-  input: { appId: string; userId: string; factorId: string; code: string },
+  input: { appId: string; userId: string; factorId: string; code: string; ip?: string },
 ): Promise<Activation> {
   const ctx = await loadAppContext(deps, input.appId);
+  const event = { appId: input.appId, userId: input.userId, ip: input.ip, type: "factor.activated" as const };
+  const activation = await auditDenial(deps, event, () => activate(deps, ctx, input));
+  await recordAudit(deps, {
+    ...event,
+    channel: activation.factor.type,
+    destination: activation.factor.destination,
+    outcome: activation.recoveryCodes ? "mfa_enabled" : "activated",
+  });
+  return activation;
+}
+
+async function activate(
+  deps: Deps,
+  ctx: AppContext,
+  input: { appId: string; userId: string; factorId: string; code: string },
+): Promise<Activation> {
   const [factor, state] = await Promise.all([
     deps.store.getFactor(input.appId, input.userId, input.factorId),
     deps.store.getUserState(input.appId, input.userId),
@@ -63,8 +80,9 @@ export async function activateFactor(
 
 async function checkTotp(deps: Deps, ctx: AppContext, factor: Factor, code: string): Promise<number> {
   if (!factor.totpSecret) throw new DomainError("factor_not_found", "No such factor for this user.");
+  const attempt = await reserveAttempt(deps, ctx, factor.userId);
   const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
   const step = matchTotp(ctx.config.totp, secret, code, deps.clock.now());
-  if (step === undefined) throw await wrongCode(deps, ctx.config, factor.appId, factor.userId);
+  if (step === undefined) throw await wrongAttempt(deps, ctx, factor.userId, attempt);
   return step;
 }

@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit.ts";
 import { type AppConfig, parseAppConfig } from "../config.ts";
 import { DomainError, type FieldError } from "../errors.ts";
 import type { AppRecord, Deps } from "../ports.ts";
@@ -37,7 +38,7 @@ export async function getAppConfig(deps: Pick<Deps, "store">, appId: string): Pr
  * conditional write, so two admins never silently overwrite each other.
  */
 export async function updateAppConfig(
-  deps: Pick<Deps, "store">,
+  deps: Pick<Deps, "store" | "audit" | "clock">,
   input: { appId: string; body: unknown; ifMatch?: number },
 ): Promise<AppContext> {
   const current = await loadAppContext(deps, input.appId);
@@ -60,6 +61,7 @@ export async function updateAppConfig(
   };
   const result = await deps.store.putConfig(input.appId, config, current.version);
   if (result === "conflict") throw versionConflict();
+  await recordAudit(deps, { appId: input.appId, type: "config.updated", outcome: `version ${nextVersion}` });
   return { app: current.app, config, version: nextVersion };
 }
 

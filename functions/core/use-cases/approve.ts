@@ -1,8 +1,9 @@
+import { recordAudit } from "../audit.ts";
 import { lockedError } from "../policy.ts";
 import type { Deps, VerificationMethod } from "../ports.ts";
 import { newSessionToken, sessionTokenHash } from "../sessions.ts";
 import type { AppContext } from "./app-config.ts";
-import { wrongCode } from "./wrong-code.ts";
+import { wrongAttempt } from "./attempt.ts";
 
 export interface Approval {
   status: "approved";
@@ -19,7 +20,15 @@ export interface Approval {
 export async function approve(
   deps: Deps,
   ctx: AppContext,
-  input: { userId: string; method: VerificationMethod; factorId?: string; totpStep?: number },
+  input: {
+    userId: string;
+    method: VerificationMethod;
+    /** The attempt reserved for this check. */
+    attempt: number;
+    factorId?: string;
+    totpStep?: number;
+    ip?: string;
+  },
 ): Promise<Approval> {
   const now = deps.clock.now();
   const outcome = await deps.store.approve(ctx.app.appId, input.userId, {
@@ -30,18 +39,28 @@ export async function approve(
   if (!outcome.ok) {
     if ("lockedUntil" in outcome) throw lockedError(outcome.lockedUntil);
     // A replayed TOTP step is a wrong code like any other.
-    throw await wrongCode(deps, ctx.config, ctx.app.appId, input.userId);
+    throw await wrongAttempt(deps, ctx, input.userId, input.attempt);
   }
   const sessionToken = newSessionToken();
   const sessionExpiresAt = now + ctx.config.sessions.durationSeconds * 1000;
-  await deps.store.putSession({
-    tokenHash: sessionTokenHash(sessionToken),
-    appId: ctx.app.appId,
-    userId: input.userId,
-    method: input.method,
-    issuedAt: now,
-    expiresAt: sessionExpiresAt,
-  });
+  await Promise.all([
+    deps.store.putSession({
+      tokenHash: sessionTokenHash(sessionToken),
+      appId: ctx.app.appId,
+      userId: input.userId,
+      method: input.method,
+      issuedAt: now,
+      expiresAt: sessionExpiresAt,
+    }),
+    recordAudit(deps, {
+      appId: ctx.app.appId,
+      userId: input.userId,
+      ip: input.ip,
+      type: "verification.approved",
+      channel: input.method,
+      outcome: "approved",
+    }),
+  ]);
   return {
     status: "approved",
     method: input.method,

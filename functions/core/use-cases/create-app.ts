@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit.ts";
 import { defaultAppConfig } from "../config.ts";
 import { DomainError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -12,7 +13,7 @@ export interface CreatedApp {
 
 /** Creates an app with the default policy and its first API key; the key is returned once, stored hashed. */
 export async function createApp(
-  deps: Pick<Deps, "store" | "clock">,
+  deps: Pick<Deps, "store" | "clock" | "audit">,
   input: { name: string; appId?: string },
 ): Promise<CreatedApp> {
   const appId = input.appId ?? newId("app");
@@ -28,5 +29,9 @@ export async function createApp(
     appId,
     createdAt: now,
   });
+  await Promise.all([
+    recordAudit(deps, { appId, type: "app.created", outcome: "created" }),
+    recordAudit(deps, { appId, type: "apikey.created", outcome: "created", target: keyId }),
+  ]);
   return { appId, apiKey, keyId };
 }

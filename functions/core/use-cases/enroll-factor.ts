@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit.ts";
 import { issuerOf } from "../config.ts";
 import { parseEmail } from "../email.ts";
 import { DomainError } from "../errors.ts";
@@ -11,10 +12,11 @@ import { newTotpSecret, otpauthUri, qrCodes } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
 import { issueCode } from "./issue-code.ts";
 
-export type EnrollInput =
-  | { appId: string; userId: string; type: "sms"; phone: string; locale?: string }
-  | { appId: string; userId: string; type: "email"; email: string; locale?: string }
-  | { appId: string; userId: string; type: "totp"; label?: string };
+export type EnrollInput = { appId: string; userId: string; ip?: string } & (
+  | { type: "sms"; phone: string; locale?: string }
+  | { type: "email"; email: string; locale?: string }
+  | { type: "totp"; label?: string }
+);
 
 export type Enrollment =
   | { factor: Factor; challengeId: string; expiresAt: number }
@@ -26,6 +28,20 @@ export type Enrollment =
  * text, otpauth:// URI and QR code, and is confirmed with the app's first code.
  */
 export async function enrollFactor(deps: Deps, input: EnrollInput): Promise<Enrollment> {
+  const enrollment = await enroll(deps, input);
+  await recordAudit(deps, {
+    appId: input.appId,
+    userId: input.userId,
+    ip: input.ip,
+    type: "factor.enrolled",
+    channel: input.type,
+    destination: enrollment.factor.destination,
+    outcome: "pending",
+  });
+  return enrollment;
+}
+
+async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
   const ctx = await loadAppContext(deps, input.appId);
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   assertNotLocked(state, deps.clock.now());
@@ -54,6 +70,7 @@ export async function enrollFactor(deps: Deps, input: EnrollInput): Promise<Enro
     targets: [{ channel: input.type, factor }],
     locale: input.locale,
     supersedes: replaced.flatMap((f) => (f.activationChallengeId ? [f.activationChallengeId] : [])),
+    ip: input.ip,
   });
   const saved = { ...factor, activationChallengeId: issued.challenge.challengeId };
   await deps.store.putFactor(

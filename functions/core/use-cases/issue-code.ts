@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit.ts";
 import { challengeCodeHash, generateNumericCode } from "../codes.ts";
 import { DomainError, ProviderError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -31,6 +32,9 @@ export async function issueCode(
     targets: readonly CodeTarget[];
     locale?: string;
     supersedes: readonly string[];
+    ip?: string;
+    /** The channel the policy wanted first; any other one that carries the code is a fallback. */
+    preferredChannel?: CodeChannel;
   },
 ): Promise<IssuedCode> {
   const [first] = input.targets;
@@ -42,10 +46,16 @@ export async function issueCode(
     maxCodeRequests: config.limits.maxCodeRequests,
     windowSeconds: config.limits.requestTimeoutSeconds,
   });
+  const audit = { appId: app.appId, userId: input.userId, ip: input.ip };
   if (!reservation.ok) {
-    throw "lockedUntil" in reservation
-      ? lockedError(reservation.lockedUntil)
-      : rateLimitedError(reservation.retryAt, now);
+    const locked = "lockedUntil" in reservation;
+    await recordAudit(deps, {
+      ...audit,
+      type: "challenge.sent",
+      channel: first.channel,
+      outcome: locked ? "locked" : "rate_limited",
+    });
+    throw locked ? lockedError(reservation.lockedUntil) : rateLimitedError(reservation.retryAt, now);
   }
 
   const { pepper } = await deps.secrets.serviceSecret();
@@ -87,17 +97,15 @@ export async function issueCode(
     }
     if (config.sms.provider === "sinch") {
       // Sinch generates, sends and later checks its own code.
-      const started = await deps
-        .smsVerification(config)
-        .start(
-          {
-            to: address,
-            locale: input.locale,
-            expirySeconds: config.code.ttlSeconds,
-            reference: challengeId,
-          },
-          config,
-        );
+      const started = await deps.smsVerification(config).start(
+        {
+          to: address,
+          locale: input.locale,
+          expirySeconds: config.code.ttlSeconds,
+          reference: challengeId,
+        },
+        config,
+      );
       return started.verificationId;
     }
     await deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);
@@ -106,29 +114,51 @@ export async function issueCode(
 
   let lastError: ProviderError | undefined;
   for (const [index, target] of input.targets.entries()) {
+    let verificationId: string | undefined;
     try {
       const address = target.factor.address;
       if (!address) throw new ProviderError(target.channel, "no_address", "factor has no address");
-      const verificationId = await withTimeout(deliver(target, address), PROVIDER_TIMEOUT_MS, target.channel);
-      const delivered: Challenge = {
-        ...challenge,
-        channel: target.channel,
-        factorId: target.factor.factorId,
-        destination: target.factor.destination,
-        ...(verificationId === undefined ? {} : { verificationId, codeHash: "" }),
-      };
-      if (index > 0 || verificationId !== undefined) await deps.store.recordDelivery(delivered);
-      await deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes, now);
-      return { challenge: delivered, fallbackUsed: index > 0 };
+      verificationId = await withTimeout(deliver(target, address), PROVIDER_TIMEOUT_MS, target.channel);
     } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      lastError = error;
+      // Whatever went wrong inside a provider adapter, that channel failed: try the next one.
+      lastError =
+        error instanceof ProviderError
+          ? error
+          : new ProviderError(target.channel, "error", "the provider adapter failed", "unavailable");
+      continue;
     }
+    const delivered: Challenge = {
+      ...challenge,
+      channel: target.channel,
+      factorId: target.factor.factorId,
+      destination: target.factor.destination,
+      ...(verificationId === undefined ? {} : { verificationId, codeHash: "" }),
+    };
+    if (index > 0 || verificationId !== undefined) await deps.store.recordDelivery(delivered);
+    const fallbackUsed = delivered.channel !== (input.preferredChannel ?? first.channel) || index > 0;
+    const sent = {
+      ...audit,
+      channel: delivered.channel,
+      destination: delivered.destination,
+      outcome: "sent",
+    };
+    await Promise.all([
+      deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes, now),
+      recordAudit(deps, { ...sent, type: "challenge.sent" }),
+      fallbackUsed ? recordAudit(deps, { ...sent, type: "challenge.fallback" }) : undefined,
+    ]);
+    return { challenge: delivered, fallbackUsed };
   }
 
   await Promise.all([
     deps.store.discardChallenge(app.appId, input.userId, challengeId, now),
     deps.store.releaseSend(app.appId, input.userId, reservation.windowEnd),
+    recordAudit(deps, {
+      ...audit,
+      type: "challenge.sent",
+      channel: first.channel,
+      outcome: "delivery_failed",
+    }),
   ]);
   // The provider's own message can quote the destination: it stays out of client answers.
   throw new DomainError("delivery_failed", "No channel accepted the message.", {

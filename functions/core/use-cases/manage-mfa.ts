@@ -1,11 +1,27 @@
+import { recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
 import { assertNotLocked, lockedError } from "../policy.ts";
-import type { Deps } from "../ports.ts";
+import type { AuditEventType, Deps } from "../ports.ts";
 import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
 import { loadAppContext } from "./app-config.ts";
 import { assertSteppedUp } from "./step-up.ts";
 
-type UserRef = { appId: string; userId: string };
+type UserRef = { appId: string; userId: string; ip?: string };
+
+const audited = (
+  deps: Deps,
+  input: UserRef,
+  type: AuditEventType,
+  extra: { channel?: string; destination?: string } = {},
+) =>
+  recordAudit(deps, {
+    appId: input.appId,
+    userId: input.userId,
+    ip: input.ip,
+    type,
+    outcome: "done",
+    ...extra,
+  });
 
 /** Removes one factor (step-up needed while MFA is on). Removing the last active factor turns MFA off. */
 export async function removeFactor(deps: Deps, input: UserRef & { factorId: string }): Promise<void> {
@@ -17,6 +33,7 @@ export async function removeFactor(deps: Deps, input: UserRef & { factorId: stri
   if (!factor) throw new DomainError("factor_not_found", "No such factor for this user.");
   if (state?.enabled) assertSteppedUp(ctx, state, now);
   await deps.store.removeFactor(factor, now);
+  await audited(deps, input, "factor.removed", { channel: factor.type, destination: factor.destination });
 }
 
 /** A new set of recovery codes; every earlier one stops working. Shown only in this answer. */
@@ -38,6 +55,7 @@ export async function regenerateRecoveryCodes(deps: Deps, input: UserRef): Promi
   if (result === "mfa_off")
     throw new DomainError("no_factor", "This user has no MFA to make recovery codes for.");
   if (result !== "replaced") throw lockedError(result.lockedUntil);
+  await audited(deps, input, "recovery.regenerated");
   return codes;
 }
 
@@ -50,9 +68,11 @@ export async function disableMfa(deps: Deps, input: UserRef): Promise<void> {
   if (!state?.enabled && factors.length === 0) return;
   if (state?.enabled) assertSteppedUp(ctx, state, now);
   await deps.store.disableMfa(input.appId, input.userId, now);
+  await audited(deps, input, "mfa.disabled");
 }
 
 export async function revokeUserSessions(deps: Deps, input: UserRef): Promise<void> {
   await loadAppContext(deps, input.appId);
   await deps.store.revokeUserSessions(input.appId, input.userId, deps.clock.now());
+  await audited(deps, input, "sessions.revoked");
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { recordAudit } from "../audit.ts";
 import { issuesToFieldErrors } from "../config.ts";
 import { DomainError, invalidRequest } from "../errors.ts";
-import type { Deps, SecretInfo } from "../ports.ts";
+import { type Deps, SERVICE_AUDIT_APP_ID, type SecretInfo } from "../ports.ts";
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number");
 export const twilioSecretSchema = z.strictObject({
@@ -38,7 +39,7 @@ function schemaFor(name: string, body: unknown) {
 
 /** Stores a provider credential; it is never returned by any route, and takes effect within the cache time. */
 export async function putProviderSecret(
-  deps: Pick<Deps, "secrets">,
+  deps: Pick<Deps, "secrets" | "audit" | "clock">,
   name: string,
   body: unknown,
 ): Promise<void> {
@@ -56,6 +57,12 @@ export async function putProviderSecret(
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw invalidRequest(issuesToFieldErrors(parsed.error.issues));
   await deps.secrets.putProviderSecret(name, parsed.data);
+  await recordAudit(deps, {
+    appId: SERVICE_AUDIT_APP_ID,
+    type: "secret.updated",
+    outcome: "updated",
+    target: name,
+  });
 }
 
 export async function listProviderSecrets(deps: Pick<Deps, "secrets">): Promise<SecretInfo[]> {

@@ -1,21 +1,28 @@
 import { challengeCodeHash } from "../codes.ts";
-import { DomainError } from "../errors.ts";
-import { codeExpiredError, lockedError, lockedUntil } from "../policy.ts";
+import { DomainError, ProviderError } from "../errors.ts";
+import { codeExpiredError } from "../policy.ts";
 import type { Challenge, ChallengePurpose, Deps } from "../ports.ts";
 import type { AppContext } from "./app-config.ts";
-import { wrongCode } from "./wrong-code.ts";
+import { releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
+
+export interface Redeemed {
+  challenge: Challenge;
+  /** The attempt this check used; an approval resets the count. */
+  attempt: number;
+}
 
 /**
- * Redeems a sent code in one conditional write (hash matches, unused, not superseded, not
- * expired). Only when that write is refused do we read, to say why: locked, unknown,
- * expired or used, or wrong (and then the wrong code is counted).
+ * Counts the attempt, then redeems the code in one conditional write (hash matches, unused,
+ * not superseded, not expired). Only when that write is refused do we read, to say why:
+ * unknown, expired or used (the attempt is given back), or wrong (it stays counted).
  */
 export async function redeemCode(
   deps: Deps,
   ctx: AppContext,
   input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
-): Promise<Challenge> {
+): Promise<Redeemed> {
   const { appId } = ctx.app;
+  const attempt = await reserveAttempt(deps, ctx, input.userId);
   const { pepper } = await deps.secrets.serviceSecret();
   const now = deps.clock.now();
   const hash = challengeCodeHash(pepper, appId, input.challengeId, input.code);
@@ -27,46 +34,52 @@ export async function redeemCode(
     now,
     input.purposes,
   );
-  if (redeemed) return redeemed;
+  if (redeemed) return { challenge: redeemed, attempt };
 
-  const [state, challenge] = await Promise.all([
-    deps.store.getUserState(appId, input.userId),
-    deps.store.getChallenge(appId, input.userId, input.challengeId),
-  ]);
-  const until = lockedUntil(state, now);
-  if (until !== undefined) throw lockedError(until);
-  if (!challenge || !input.purposes.includes(challenge.purpose)) throw challengeNotFound();
+  const challenge = await deps.store.getChallenge(appId, input.userId, input.challengeId);
+  if (!challenge || !input.purposes.includes(challenge.purpose)) {
+    await releaseAttempt(deps, ctx, input.userId);
+    throw new DomainError("challenge_not_found", "No such challenge for this user.");
+  }
   if (challenge.usedAt !== undefined || challenge.supersededAt !== undefined || challenge.expiresAt <= now) {
+    await releaseAttempt(deps, ctx, input.userId);
     throw codeExpiredError();
   }
-  if (challenge.verificationId) return redeemWithProvider(deps, ctx, challenge, input);
-  throw await wrongCode(deps, ctx.config, appId, input.userId);
+  if (challenge.verificationId) return redeemWithProvider(deps, ctx, challenge, input, attempt);
+  throw await wrongAttempt(deps, ctx, input.userId, attempt);
 }
 
-/** The provider checks its own code; then claiming the challenge is still one conditional write, so only one request wins. */
+/** The provider checks its own code; claiming the challenge is still one conditional write, so only one request wins. */
 async function redeemWithProvider(
   deps: Deps,
   ctx: AppContext,
   challenge: Challenge,
   input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
-): Promise<Challenge> {
-  const verdict = await deps
-    .smsVerification(ctx.config)
-    .report(challenge.verificationId ?? "", input.code, ctx.config);
-  if (verdict === "wrong_code") throw await wrongCode(deps, ctx.config, ctx.app.appId, input.userId);
-  if (verdict === "expired") throw codeExpiredError();
-  const now = deps.clock.now();
-  const claimed = await deps.store.redeemChallenge(
-    ctx.app.appId,
-    input.userId,
-    input.challengeId,
-    undefined,
-    now,
-    input.purposes,
-  );
-  if (!claimed) throw codeExpiredError();
-  return claimed;
+  attempt: number,
+): Promise<Redeemed> {
+  let verdict: "approved" | "wrong_code" | "expired";
+  try {
+    verdict = await deps
+      .smsVerification(ctx.config)
+      .report(challenge.verificationId ?? "", input.code, ctx.config);
+  } catch (error) {
+    if (error instanceof ProviderError) await releaseAttempt(deps, ctx, input.userId);
+    throw error;
+  }
+  if (verdict === "wrong_code") throw await wrongAttempt(deps, ctx, input.userId, attempt);
+  const claimed =
+    verdict === "approved" &&
+    (await deps.store.redeemChallenge(
+      ctx.app.appId,
+      input.userId,
+      input.challengeId,
+      undefined,
+      deps.clock.now(),
+      input.purposes,
+    ));
+  if (!claimed) {
+    await releaseAttempt(deps, ctx, input.userId);
+    throw codeExpiredError();
+  }
+  return { challenge: claimed, attempt };
 }
-
-const challengeNotFound = (): DomainError =>
-  new DomainError("challenge_not_found", "No such challenge for this user.");

@@ -10,6 +10,7 @@ export interface SendInput {
   channel: "auto" | CodeChannel;
   purpose: Exclude<ChallengePurpose, "activation">;
   locale?: string;
+  ip?: string;
 }
 
 export interface SentChallenge {
@@ -47,13 +48,14 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
     targets,
     locale: input.locale,
     supersedes,
+    ip: input.ip,
+    preferredChannel: order[0],
   });
   return {
     challengeId: challenge.challengeId,
     channel: challenge.channel,
     destination: challenge.destination,
     expiresAt: challenge.expiresAt,
-    // The primary had no factor, or its provider refused: either way the fallback carried it.
-    fallbackUsed: fallbackUsed || challenge.channel !== order[0],
+    fallbackUsed,
   };
 }

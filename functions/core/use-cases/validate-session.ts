@@ -12,7 +12,7 @@ export async function validateSession(
   const now = deps.clock.now();
   if (!session || session.appId !== input.appId || session.expiresAt <= now) return { valid: false };
   const [app, state] = await Promise.all([
-    deps.store.getApp(session.appId),
+    deps.store.getApp(session.appId, { fresh: true }),
     deps.store.getUserState(session.appId, session.userId),
   ]);
   const notBefore = Math.max(app?.sessionsNotBefore ?? 0, state?.sessionsNotBefore ?? 0);

@@ -1,0 +1,97 @@
+import { recordAudit } from "../audit.ts";
+import { DomainError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { lockedUntil } from "../policy.ts";
+import type { AppRecord, AuditPage, Deps, EpochMs, FactorType } from "../ports.ts";
+import { apiKeyHash, newApiKey } from "../sessions.ts";
+import { loadAppContext } from "./app-config.ts";
+
+type AdminDeps = Pick<Deps, "store" | "audit" | "clock">;
+
+export const listApps = (deps: Pick<Deps, "store">): Promise<AppRecord[]> => deps.store.listApps();
+
+async function requireApp(deps: Pick<Deps, "store">, appId: string): Promise<AppRecord> {
+  const app = await deps.store.getApp(appId, { fresh: true });
+  if (!app) throw new DomainError("app_not_found", `App ${appId} does not exist.`);
+  return app;
+}
+
+/** A further key for the app; earlier keys keep working until revoked. Shown once, stored as SHA-256. */
+export async function createApiKey(
+  deps: AdminDeps,
+  appId: string,
+): Promise<{ apiKey: string; keyId: string }> {
+  await requireApp(deps, appId);
+  const apiKey = newApiKey();
+  const keyId = newId("key");
+  await deps.store.putApiKey({ keyHash: apiKeyHash(apiKey), keyId, appId, createdAt: deps.clock.now() });
+  await recordAudit(deps, { appId, type: "apikey.created", outcome: "created", target: keyId });
+  return { apiKey, keyId };
+}
+
+export async function revokeApiKey(deps: AdminDeps, appId: string, keyId: string): Promise<void> {
+  await requireApp(deps, appId);
+  if (!(await deps.store.revokeApiKey(appId, keyId, deps.clock.now()))) {
+    throw new DomainError("not_found", `App ${appId} has no key ${keyId}.`);
+  }
+  await recordAudit(deps, { appId, type: "apikey.revoked", outcome: "revoked", target: keyId });
+}
+
+export interface UserAdminView {
+  userId: string;
+  enabled: boolean;
+  lockedUntil: EpochMs | null;
+  failedAttempts: number;
+  factors: { factorId: string; type: FactorType; status: string; destination: string; createdAt: EpochMs }[];
+  recoveryCodesRemaining: number;
+  activeSessions: number;
+}
+
+/** What support needs to help a user: state, masked factors and counts; never a code, secret or token. */
+export async function getUser(
+  deps: Pick<Deps, "store" | "clock">,
+  appId: string,
+  userId: string,
+): Promise<UserAdminView> {
+  const app = await requireApp(deps, appId);
+  const now = deps.clock.now();
+  const { state, factors } = await deps.store.loadUser(appId, userId);
+  const notBefore = Math.max(app.sessionsNotBefore ?? 0, state?.sessionsNotBefore ?? 0);
+  return {
+    userId,
+    enabled: state?.enabled === true,
+    lockedUntil: lockedUntil(state, now) ?? null,
+    failedAttempts: state?.failedAttempts ?? 0,
+    factors: factors.map((f) => ({
+      factorId: f.factorId,
+      type: f.type,
+      status: f.status,
+      destination: f.destination,
+      createdAt: f.createdAt,
+    })),
+    recoveryCodesRemaining: state?.recoveryCodesRemaining ?? 0,
+    activeSessions: await deps.store.countActiveSessions(appId, userId, now, notBefore),
+  };
+}
+
+export async function unlockUser(deps: AdminDeps, appId: string, userId: string): Promise<void> {
+  await requireApp(deps, appId);
+  await deps.store.unlockUser(appId, userId);
+  await recordAudit(deps, { appId, userId, type: "user.unlocked", outcome: "unlocked" });
+}
+
+/** "Force all users to log in again": every session issued until now stops validating. */
+export async function revokeAllSessions(deps: AdminDeps, appId: string): Promise<void> {
+  await requireApp(deps, appId);
+  await deps.store.revokeAppSessions(appId, deps.clock.now());
+  await recordAudit(deps, { appId, type: "sessions.revoked", outcome: "all" });
+}
+
+export async function listAudit(
+  deps: Pick<Deps, "store" | "audit">,
+  appId: string,
+  query: { userId?: string; limit: number; cursor?: string },
+): Promise<AuditPage> {
+  if (appId !== "_service") await loadAppContext(deps, appId);
+  return deps.audit.list(appId, query);
+}

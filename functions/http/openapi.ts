@@ -1,0 +1,290 @@
+import { z } from "zod";
+import { appConfigSchema } from "#core/config";
+import type { ErrorCode } from "#core/errors";
+import { type Route, routes } from "#lib/routes";
+import { statusOf } from "./problem.ts";
+import {
+  activateBody,
+  challengeBody,
+  createAppBody,
+  enrollBody,
+  secretBody,
+  testMessageBody,
+  validateSessionBody,
+  verificationBody,
+} from "./schemas.ts";
+
+interface OperationDoc {
+  summary: string;
+  status: number;
+  /** The body schema the handler validates with: the same object, so the document cannot drift. */
+  body?: z.ZodType;
+  /** Route-specific errors; the auth, request and availability errors are added for every route. */
+  errors: ErrorCode[];
+  query?: Record<string, { description: string; schema: Record<string, unknown> }>;
+}
+
+const CODE_ERRORS: ErrorCode[] = ["invalid_code", "code_expired", "locked"];
+
+/** Every deployed route, described. A test checks this table against `lib/routes.ts` both ways. */
+export const operationDocs: Record<string, OperationDoc> = {
+  "POST /v1/users/{userId}/factors": {
+    summary: "Enroll a factor (sms, email: a code is sent at once; totp: secret, otpauth URI and QR codes)",
+    status: 201,
+    body: enrollBody,
+    errors: [
+      "invalid_phone",
+      "invalid_email",
+      "country_not_allowed",
+      "factor_exists",
+      "locked",
+      "rate_limited",
+      "delivery_failed",
+    ],
+  },
+  "POST /v1/users/{userId}/factors/{factorId}/activate": {
+    summary: "Confirm a pending factor with its first code; the first activation returns recovery codes",
+    status: 200,
+    body: activateBody,
+    errors: ["factor_not_found", "factor_exists", ...CODE_ERRORS],
+  },
+  "GET /v1/users/{userId}/factors": { summary: "The user's factors and MFA state", status: 200, errors: [] },
+  "DELETE /v1/users/{userId}/factors/{factorId}": {
+    summary: "Remove a factor (step-up required)",
+    status: 204,
+    errors: ["factor_not_found", "step_up_required", "locked"],
+  },
+  "POST /v1/users/{userId}/recovery-codes": {
+    summary: "Replace all recovery codes (step-up required)",
+    status: 201,
+    errors: ["no_factor", "step_up_required", "locked"],
+  },
+  "DELETE /v1/users/{userId}/mfa": {
+    summary: "Turn MFA off: factors, recovery codes and sessions are removed (step-up required)",
+    status: 204,
+    errors: ["step_up_required", "locked"],
+  },
+  "POST /v1/challenges": {
+    summary: "Send a one-time code to an active sms/email factor, with fallback",
+    status: 201,
+    body: challengeBody,
+    errors: ["no_factor", "rate_limited", "locked", "delivery_failed"],
+  },
+  "POST /v1/verifications": {
+    summary: "Check a code: a challenge's code, a TOTP code, or a recovery code",
+    status: 200,
+    body: verificationBody,
+    errors: [...CODE_ERRORS, "challenge_not_found", "delivery_failed"],
+  },
+  "POST /v1/sessions/validate": {
+    summary: "Is this session token valid for this app?",
+    status: 200,
+    body: validateSessionBody,
+    errors: [],
+  },
+  "DELETE /v1/users/{userId}/sessions": {
+    summary: "Revoke all of this user's sessions",
+    status: 204,
+    errors: [],
+  },
+  "POST /v1/admin/apps": {
+    summary: "Create an app and its first API key",
+    status: 201,
+    body: createAppBody,
+    errors: [],
+  },
+  "GET /v1/admin/apps": { summary: "List apps", status: 200, errors: [] },
+  "POST /v1/admin/apps/{appId}/api-keys": {
+    summary: "Add an API key (older keys keep working)",
+    status: 201,
+    errors: ["app_not_found"],
+  },
+  "DELETE /v1/admin/apps/{appId}/api-keys/{keyId}": {
+    summary: "Revoke an API key (refused within 60 s everywhere)",
+    status: 204,
+    errors: ["app_not_found", "not_found"],
+  },
+  "GET /v1/admin/apps/{appId}/config": {
+    summary: "The app's configuration, with ETag",
+    status: 200,
+    errors: ["app_not_found"],
+  },
+  "PUT /v1/admin/apps/{appId}/config": {
+    summary: "Replace the app's configuration (If-Match guards concurrent edits)",
+    status: 200,
+    body: appConfigSchema,
+    errors: ["app_not_found", "invalid_config", "version_conflict"],
+  },
+  "GET /v1/admin/apps/{appId}/users/{userId}": {
+    summary: "A user's state, masked factors and counts",
+    status: 200,
+    errors: ["app_not_found"],
+  },
+  "POST /v1/admin/apps/{appId}/users/{userId}/unlock": {
+    summary: "End a lock",
+    status: 204,
+    errors: ["app_not_found"],
+  },
+  "POST /v1/admin/apps/{appId}/sessions/revoke-all": {
+    summary: "Force every user of the app to log in again",
+    status: 204,
+    errors: ["app_not_found"],
+  },
+  "GET /v1/admin/apps/{appId}/audit": {
+    summary: "Audit events, newest first",
+    status: 200,
+    errors: ["app_not_found"],
+    query: {
+      userId: { description: "only this user's events", schema: { type: "string" } },
+      limit: {
+        description: "page size, 1-100 (default 50)",
+        schema: { type: "integer", minimum: 1, maximum: 100 },
+      },
+      cursor: { description: "nextCursor of the previous page", schema: { type: "string" } },
+    },
+  },
+  "GET /v1/admin/secrets": {
+    summary: "Which provider secrets are set (never their values)",
+    status: 200,
+    errors: [],
+  },
+  "PUT /v1/admin/secrets/{name}": {
+    summary: "Store a provider credential (Twilio or Sinch)",
+    status: 204,
+    body: secretBody,
+    errors: [],
+  },
+  "POST /v1/admin/apps/{appId}/test-message": {
+    summary: "Send a test SMS or email with the saved configuration and secrets",
+    status: 200,
+    body: testMessageBody,
+    errors: ["app_not_found", "invalid_phone", "invalid_email", "country_not_allowed", "delivery_failed"],
+  },
+  "GET /healthz": { summary: "Liveness", status: 200, errors: [] },
+  "GET /openapi.json": { summary: "This document", status: 200, errors: [] },
+};
+
+const problemSchema = {
+  type: "object",
+  required: ["type", "title", "status", "code"],
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    code: { type: "string", description: "stable error code" },
+    detail: { type: "string" },
+    errors: {
+      type: "array",
+      items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } },
+    },
+    attemptsRemaining: { type: "integer" },
+    lockedUntil: { type: "string", format: "date-time" },
+    retryAfterSeconds: { type: "integer" },
+    provider: { type: "string" },
+    providerCode: { type: "string" },
+  },
+};
+
+const jsonSchema = (schema: z.ZodType): Record<string, unknown> => {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+};
+
+function errorsOf(route: Route, doc: OperationDoc): Map<number, ErrorCode[]> {
+  const common: ErrorCode[] =
+    route.auth === "client"
+      ? ["invalid_request", "unauthorized", "unavailable"]
+      : route.auth === "admin"
+        ? ["invalid_request", "unauthorized", "forbidden", "unavailable"]
+        : [];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...common, ...doc.errors])
+    byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+  return byStatus;
+}
+
+function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
+  const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const query = Object.entries(doc.query ?? {}).map(([name, q]) => ({
+    name,
+    in: "query",
+    required: false,
+    ...q,
+  }));
+  const responses: Record<string, unknown> = {
+    [String(doc.status)]:
+      doc.status === 204
+        ? { description: "done" }
+        : { description: "success", content: { "application/json": {} } },
+  };
+  for (const [status, codes] of errorsOf(route, doc)) {
+    responses[String(status)] = {
+      description: codes.join(", "),
+      content: {
+        "application/problem+json": {
+          schema: {
+            allOf: [{ $ref: "#/components/schemas/Problem" }, { properties: { code: { enum: codes } } }],
+          },
+        },
+      },
+    };
+  }
+  return {
+    operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, "").replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+    summary: doc.summary,
+    tags: [route.fn],
+    security:
+      route.auth === "client"
+        ? [{ apiKey: [] }]
+        : route.auth === "admin"
+          ? [{ iam: [] }, { adminToken: [] }]
+          : [],
+    ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
+    ...(doc.body
+      ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(doc.body) } } } }
+      : {}),
+    responses,
+  };
+}
+
+/** OpenAPI 3.1 for every deployed route, request bodies from the handlers' own zod schemas. */
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    if (route.fn === "local") continue;
+    const doc = operationDocs[`${route.method} ${route.path}`];
+    if (!doc) throw new Error(`route ${route.method} ${route.path} is not documented`);
+    paths[route.path] = { ...(paths[route.path] ?? {}), [route.method.toLowerCase()]: operation(route, doc) };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "otp-service",
+      version: "1",
+      description:
+        "Second-factor service: one-time codes by SMS and email, authenticator apps, recovery codes.",
+    },
+    paths,
+    components: {
+      schemas: { Problem: problemSchema },
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "The app's API key" },
+        iam: {
+          type: "apiKey",
+          in: "header",
+          name: "Authorization",
+          description: "AWS SigV4 (IAM), when deployed",
+        },
+        adminToken: { type: "http", scheme: "bearer", description: "The local stack's admin token" },
+      },
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { describe, expect, it } from "vitest";
+import { appConfigSchema, defaultAppConfig, issuerOf, parseAppConfig } from "#core/config";
+
+/** The "App configuration" block of API.md, transcribed (templates checked separately). */
+const API_DEFAULTS = {
+  version: 1,
+  mfa: { required: false, primaryMethod: "sms", fallbackMethod: "email", exemptUserIds: [] },
+  code: { length: 6, ttlSeconds: 300 },
+  limits: { maxCodeRequests: 5, requestTimeoutSeconds: 900, maxVerifyAttempts: 3, lockoutSeconds: 1800 },
+  sessions: { durationSeconds: 7_776_000 },
+  stepUpSeconds: 300,
+  totp: { digits: 6, periodSeconds: 30, algorithm: "SHA1", window: 1 },
+  recoveryCodes: { count: 10 },
+  sms: {
+    provider: "twilio",
+    secretName: "twilio",
+    defaultCountryCode: "+1",
+    allowedCountries: ["*"],
+    messagingServiceSid: null,
+    senders: [{ number: "+14155550100", countries: ["US", "CA"] }],
+    defaultSender: "+14155550100",
+    sinch: { endpointUrl: "https://verification.api.sinch.com", authMethod: "basic" },
+  },
+  email: {
+    provider: "ses",
+    fromAddress: "no-reply@example.com",
+    fromName: "Example",
+    configurationSet: null,
+  },
+};
+
+/** Sets `value` at a dotted path of a fresh object. */
+function withValue(path: string, value: unknown): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  const parts = path.split(".");
+  let node = root;
+  for (const part of parts.slice(0, -1)) {
+    const next: Record<string, unknown> = {};
+    node[part] = next;
+    node = next;
+  }
+  node[parts.at(-1) as string] = value;
+  return root;
+}
+
+const errorPaths = (input: unknown): string[] => {
+  const result = parseAppConfig(input);
+  return result.ok ? [] : result.errors.map((e) => e.path);
+};
+
+/** Every integer range of API.md: [path, min, max]. */
+const RANGES: [string, number, number][] = [
+  ["code.length", 6, 10],
+  ["code.ttlSeconds", 30, 600],
+  ["limits.maxCodeRequests", 1, 20],
+  ["limits.requestTimeoutSeconds", 1, 86_400],
+  ["limits.maxVerifyAttempts", 1, 10],
+  ["limits.lockoutSeconds", 1, 86_400],
+  ["sessions.durationSeconds", 60, 31_536_000],
+  ["stepUpSeconds", 30, 3600],
+  ["totp.window", 0, 2],
+  ["recoveryCodes.count", 5, 20],
+];
+
+/** Every enumerated field of API.md: [path, allowed values, a refused value]. */
+const CHOICES: [string, unknown[], unknown][] = [
+  ["mfa.primaryMethod", ["sms", "email"], "none"],
+  ["mfa.fallbackMethod", ["sms", "email", "none"], "totp"],
+  ["totp.digits", [6, 8], 7],
+  ["totp.periodSeconds", [30, 60], 45],
+  ["totp.algorithm", ["SHA1", "SHA256", "SHA512"], "MD5"],
+  ["sms.provider", ["twilio", "sinch", "local"], "nexmo"],
+  ["sms.sinch.authMethod", ["basic", "signed"], "bearer"],
+  ["email.provider", ["ses", "local"], "smtp"],
+];
+
+describe("app configuration defaults", () => {
+  it("equal API.md's App configuration block", () => {
+    const parsed = parseAppConfig({});
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.config).toMatchObject(API_DEFAULTS);
+    expect(parsed.config.templates.en.sms).toBe("Your {app} code is {code}. It expires in {minutes} min.");
+    expect(parsed.config.templates.en.emailSubject).toBe("Your {app} verification code");
+    expect(parsed.config.templates.en.emailText).toContain("{code}");
+    expect(parsed.config.templates.en.emailHtml).toContain("{code}");
+  });
+
+  it("name the app as the TOTP issuer", () => {
+    const config = defaultAppConfig("Acme Bank");
+    expect(config).toMatchObject(API_DEFAULTS);
+    expect(config.totp.issuer).toBe("Acme Bank");
+    expect(issuerOf(config, "ignored")).toBe("Acme Bank");
+    expect(issuerOf(appConfigSchema.parse({}), "Fallback")).toBe("Fallback");
+  });
+
+  it("survive a JSON round trip unchanged (the stored form)", () => {
+    const config = defaultAppConfig("Acme");
+    const again = parseAppConfig(JSON.parse(JSON.stringify(config)));
+    expect(again).toEqual({ ok: true, config });
+  });
+});
+
+describe("app configuration ranges", () => {
+  describe.each(RANGES)("%s (%i..%i)", (path, min, max) => {
+    it("accepts both ends of the range", () => {
+      expect(errorPaths(withValue(path, min))).toEqual([]);
+      expect(errorPaths(withValue(path, max))).toEqual([]);
+    });
+
+    it("rejects the value just below and just above, at its dotted path", () => {
+      expect(errorPaths(withValue(path, min - 1))).toEqual([path]);
+      expect(errorPaths(withValue(path, max + 1))).toEqual([path]);
+    });
+
+    it("rejects a fraction and a string", () => {
+      expect(errorPaths(withValue(path, min + 0.5))).toEqual([path]);
+      expect(errorPaths(withValue(path, String(min)))).toEqual([path]);
+    });
+  });
+
+  describe.each(CHOICES)("%s", (path, allowed, refused) => {
+    it(`accepts ${allowed.join(", ")}`, () => {
+      for (const value of allowed) expect(errorPaths(withValue(path, value))).toEqual([]);
+    });
+
+    it(`rejects ${String(refused)} at its dotted path`, () => {
+      expect(errorPaths(withValue(path, refused))).toEqual([path]);
+    });
+  });
+
+  it("sms.allowedCountries takes ISO 3166 alpha-2 codes or *, and not an empty list", () => {
+    expect(errorPaths(withValue("sms.allowedCountries", ["US", "CA"]))).toEqual([]);
+    expect(errorPaths(withValue("sms.allowedCountries", ["*"]))).toEqual([]);
+    expect(errorPaths(withValue("sms.allowedCountries", ["USA"]))).toEqual(["sms.allowedCountries.0"]);
+    expect(errorPaths(withValue("sms.allowedCountries", ["US", "us"]))).toEqual(["sms.allowedCountries.1"]);
+    expect(errorPaths(withValue("sms.allowedCountries", []))).toEqual(["sms.allowedCountries"]);
+  });
+
+  it("checks phone numbers, dialing codes, emails and the sinch endpoint", () => {
+    expect(errorPaths(withValue("sms.defaultSender", "4155550100"))).toEqual(["sms.defaultSender"]);
+    expect(errorPaths(withValue("sms.defaultCountryCode", "1"))).toEqual(["sms.defaultCountryCode"]);
+    expect(errorPaths(withValue("sms.messagingServiceSid", "MGnothex"))).toEqual(["sms.messagingServiceSid"]);
+    expect(errorPaths(withValue("email.fromAddress", "not-an-email"))).toEqual(["email.fromAddress"]);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", "http://sinch.example.com"))).toEqual([
+      "sms.sinch.endpointUrl",
+    ]);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", "http://localhost:8080/v1"))).toEqual([]);
+    expect(errorPaths({ sms: { senders: [{ number: "+14155550100", countries: ["XX1"] }] } })).toEqual([
+      "sms.senders.0.countries.0",
+    ]);
+  });
+
+  it("checks the user ids of mfa.exemptUserIds", () => {
+    expect(errorPaths(withValue("mfa.exemptUserIds", ["api-user@x.com"]))).toEqual([]);
+    expect(errorPaths(withValue("mfa.exemptUserIds", ["ok", "has space"]))).toEqual(["mfa.exemptUserIds.1"]);
+  });
+
+  it("lists several bad fields together", () => {
+    const paths = errorPaths({
+      code: { length: 5, ttlSeconds: 601 },
+      limits: { lockoutSeconds: 0 },
+      totp: { window: 3 },
+      recoveryCodes: { count: 21 },
+    });
+    expect(paths.sort()).toEqual(
+      [
+        "code.length",
+        "code.ttlSeconds",
+        "limits.lockoutSeconds",
+        "recoveryCodes.count",
+        "totp.window",
+      ].sort(),
+    );
+  });
+
+  it("reports unknown keys at their own path", () => {
+    const result = parseAppConfig({ code: { lenght: 6 }, colour: "red", sms: { sinch: { region: "eu" } } });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual(
+      expect.arrayContaining([
+        { path: "code.lenght", message: "unknown field" },
+        { path: "colour", message: "unknown field" },
+        { path: "sms.sinch.region", message: "unknown field" },
+      ]),
+    );
+    expect(result.errors).toHaveLength(3);
+  });
+
+  it("rejects a config that is not an object at (root)", () => {
+    expect(errorPaths("nope")).toEqual(["(root)"]);
+    expect(errorPaths(null)).toEqual(["(root)"]);
+  });
+});
+
+describe("templates in the configuration", () => {
+  it("must contain {code} in sms, emailText and emailHtml, in every locale", () => {
+    expect(errorPaths({ templates: { en: { sms: "Your code" } } })).toEqual(["templates.en.sms"]);
+    expect(errorPaths({ templates: { pt: { emailText: "Seu código" } } })).toEqual([
+      "templates.pt.emailText",
+    ]);
+    expect(errorPaths({ templates: { fr: { emailHtml: "<p>code</p>" } } })).toEqual([
+      "templates.fr.emailHtml",
+    ]);
+  });
+
+  it("accept a subject without {code} and partial locales", () => {
+    const result = parseAppConfig({ templates: { "pt-BR": { emailSubject: "Código {app}" } } });
+    expect(result.ok).toBe(true);
+  });
+
+  it("complete a partial en from the defaults", () => {
+    const result = parseAppConfig({ templates: { en: { sms: "{code} is your code" } } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.templates.en.sms).toBe("{code} is your code");
+    expect(result.config.templates.en.emailSubject).toBe("Your {app} verification code");
+  });
+
+  it("report unknown template fields and bad locale names", () => {
+    expect(errorPaths({ templates: { en: { smsText: "{code}" } } })).toEqual(["templates.en.smsText"]);
+    const paths = errorPaths({ templates: { "not a locale": { sms: "{code}" } } });
+    expect(paths).toHaveLength(1);
+    expect(paths[0]).toMatch(/^templates/);
+  });
+});

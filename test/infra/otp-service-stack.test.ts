@@ -1,0 +1,409 @@
+import { readFileSync } from "node:fs";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SECRET_READ_ACTIONS, TABLE_ITEM_ACTIONS } from "#lib/otp-service";
+import { OtpServiceStack } from "#lib/otp-service-stack";
+import { type FunctionName, routes } from "#lib/routes";
+import { TABLE_KEYS } from "#lib/table";
+
+type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+const FUNCTION_NAMES: FunctionName[] = ["send", "verify", "enroll", "admin-config"];
+const cloudRoutes = routes.filter((r) => r.fn !== "local");
+const localRoutes = routes.filter((r) => r.fn === "local");
+
+let stack: OtpServiceStack;
+let template: Template;
+let resources: Record<string, Resource>;
+/** Logical ids of the things grants and references point at. */
+let ids: Record<"table" | "serviceSecret" | "twilioSecret" | "sinchSecret", string>;
+let functionIds: Record<FunctionName, string>;
+
+const ofType = (type: string): [string, Resource][] =>
+  Object.entries(resources).filter(([, r]) => r.Type === type);
+
+const refId = (value: unknown): string | undefined => {
+  const v = value as { Ref?: string; "Fn::GetAtt"?: [string, string] };
+  return v?.Ref ?? v?.["Fn::GetAtt"]?.[0];
+};
+
+const propsOf = (fn: FunctionName): Record<string, unknown> =>
+  (resources[functionIds[fn]] as Resource).Properties;
+
+const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+
+/** Every statement of the role a function runs as: inline policies and attached policies. */
+function statementsOf(fn: FunctionName): Statement[] {
+  const roleId = refId(propsOf(fn).Role);
+  expect(roleId).toBeDefined();
+  const role = resources[roleId as string] as Resource;
+  const inline = (
+    (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+  ).flatMap((p) => p.PolicyDocument.Statement);
+  const attached = ofType("AWS::IAM::Policy")
+    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => refId(r) === roleId))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  return [...inline, ...attached];
+}
+
+/** action → logical ids (or rendered ARNs) of the resources it is allowed on. */
+function grantsOf(fn: FunctionName): Record<string, string[]> {
+  const grants: Record<string, string[]> = {};
+  for (const s of statementsOf(fn)) {
+    expect(s.Effect).toBe("Allow");
+    for (const action of actionsOf(s)) {
+      const list = grants[action] ?? [];
+      for (const r of resourcesOf(s)) list.push(refId(r) ?? JSON.stringify(r));
+      grants[action] = [...new Set(list)].sort();
+    }
+  }
+  return grants;
+}
+
+beforeAll(() => {
+  const app = new App();
+  stack = new OtpServiceStack(app, "OtpService-dev", { stage: "dev" });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+  const { service } = stack;
+  const logicalId = (c: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(c.node.defaultChild as CfnFunction);
+  ids = {
+    table: logicalId(service.table),
+    serviceSecret: logicalId(service.serviceSecret),
+    twilioSecret: logicalId(service.twilioSecret),
+    sinchSecret: logicalId(service.sinchSecret),
+  };
+  functionIds = Object.fromEntries(
+    FUNCTION_NAMES.map((name) => [name, logicalId(service.functions[name])]),
+  ) as Record<FunctionName, string>;
+});
+
+describe("HTTP API", () => {
+  const routeByKey = (key: string) =>
+    ofType("AWS::ApiGatewayV2::Route").find(([, r]) => r.Properties.RouteKey === key);
+  const functionBehind = (route: Resource): string | undefined => {
+    const target = route.Properties.Target as { "Fn::Join": [string, unknown[]] };
+    const integration = resources[refId(target["Fn::Join"][1][1]) as string];
+    return refId(integration?.Properties.IntegrationUri);
+  };
+
+  it.each(cloudRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    "routes %s to its function with the route's authorization",
+    (key, route) => {
+      const found = routeByKey(key);
+      expect(found, key).toBeDefined();
+      const [, resource] = found as [string, Resource];
+      expect(functionBehind(resource)).toBe(functionIds[route.fn as FunctionName]);
+      expect(resource.Properties.AuthorizationType).toBe(route.auth === "admin" ? "AWS_IAM" : "NONE");
+    },
+  );
+
+  it("serves no local-only route and nothing beyond the route table and $default", () => {
+    const keys = ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties.RouteKey);
+    for (const r of localRoutes) expect(keys).not.toContain(`${r.method} ${r.path}`);
+    expect(keys.some((k) => String(k).includes("/dev/"))).toBe(false);
+    expect(keys.sort()).toEqual([...cloudRoutes.map((r) => `${r.method} ${r.path}`), "$default"].sort());
+  });
+
+  it("sends unknown paths ($default) to admin-config without authorization, for its problem+json 404/405", () => {
+    const [, route] = routeByKey("$default") as [string, Resource];
+    expect(functionBehind(route)).toBe(functionIds["admin-config"]);
+    expect(route.Properties.AuthorizationType).toBe("NONE");
+  });
+
+  it("throttles the $default stage and writes JSON access logs to a log group with retention", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp("^\\{.*\\}$") },
+    });
+    const [, stage] = ofType("AWS::ApiGatewayV2::Stage")[0] as [string, Resource];
+    const settings = stage.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: "$context.requestId", status: "$context.status" });
+    expect(Object.values(format).some((v) => /querystring|body|header/i.test(v))).toBe(false);
+    const logGroup = resources[refId(settings.DestinationArn) as string];
+    expect(logGroup?.Type).toBe("AWS::Logs::LogGroup");
+    expect(logGroup?.Properties.RetentionInDays).toBe(30);
+  });
+});
+
+describe("functions", () => {
+  it.each(FUNCTION_NAMES)("%s runs Node.js 22 on arm64 with JSON logs to its own log group", (name) => {
+    const fn = resources[functionIds[name]] as Resource;
+    expect(fn.Properties).toMatchObject({
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      Handler: "index.handler",
+      LoggingConfig: { LogFormat: "JSON" },
+    });
+    const logGroup =
+      resources[refId((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup) as string];
+    expect(logGroup?.Properties.RetentionInDays).toBe(30);
+  });
+
+  it.each(FUNCTION_NAMES)("the entry point of %s exports the handler the stack names", async (name) => {
+    const entry = (await import(`../../functions/${name}.ts`)) as { handler?: unknown };
+    expect(typeof entry.handler).toBe("function");
+  });
+
+  it("sizes memory and timeouts per function (send waits for a provider and its fallback)", () => {
+    expect(propsOf("send")).toMatchObject({ MemorySize: 512, Timeout: 15 });
+    expect(propsOf("verify")).toMatchObject({ MemorySize: 512, Timeout: 10 });
+    expect(propsOf("enroll")).toMatchObject({ MemorySize: 512, Timeout: 10 });
+    expect(propsOf("admin-config")).toMatchObject({ MemorySize: 256, Timeout: 15 });
+  });
+
+  it.each(FUNCTION_NAMES)(
+    "%s gets names and references of secrets in its environment, never values",
+    (name) => {
+      const env = (propsOf(name).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(env).sort()).toEqual(
+        [
+          "NODE_OPTIONS",
+          "OTP_SECRET_PREFIX",
+          "OTP_SERVICE_SECRET_ID",
+          "OTP_SINCH_SECRET_ID",
+          "OTP_TABLE_NAME",
+          "OTP_TWILIO_SECRET_ID",
+        ].sort(),
+      );
+      expect(env.OTP_TABLE_NAME).toEqual({ Ref: ids.table });
+      expect(env.OTP_SERVICE_SECRET_ID).toEqual({ Ref: ids.serviceSecret });
+      expect(env.OTP_TWILIO_SECRET_ID).toEqual({ Ref: ids.twilioSecret });
+      expect(env.OTP_SINCH_SECRET_ID).toEqual({ Ref: ids.sinchSecret });
+      expect(env.OTP_SECRET_PREFIX).toBe("otp-service/dev/");
+      expect(env.NODE_OPTIONS).toBe("--enable-source-maps");
+    },
+  );
+
+  it("puts no secret value in the template: secrets are generated by Secrets Manager", () => {
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/"SecretString"\s*:/);
+    expect(text).not.toMatch(/SecretsManager::SecretTargetAttachment|resolve:secretsmanager/);
+  });
+});
+
+describe("least privilege", () => {
+  const dynamo = [...TABLE_ITEM_ACTIONS].sort();
+
+  it("grants on the table exactly the DynamoDB calls the store makes", () => {
+    const source = readFileSync(
+      new URL("../../functions/adapters/dynamodb-store.ts", import.meta.url),
+      "utf8",
+    );
+    const iamAction: Record<string, string> = {
+      Get: "GetItem",
+      Put: "PutItem",
+      Update: "UpdateItem",
+      Delete: "DeleteItem",
+      Query: "Query",
+      Scan: "Scan",
+      BatchWrite: "BatchWriteItem",
+      BatchGet: "BatchGetItem",
+      TransactWrite: "TransactWriteItems (grant the item actions and ConditionCheckItem)",
+      TransactGet: "TransactGetItems (grant GetItem)",
+    };
+    const used = [...source.matchAll(/new (\w+)Command\(/g)].map(
+      ([, name]) => `dynamodb:${iamAction[name as string] ?? `${name} (unmapped)`}`,
+    );
+    expect([...new Set(used)].sort()).toEqual(dynamo);
+  });
+
+  it("no policy grants Scan, dynamodb:* or any action wildcard", () => {
+    const all = FUNCTION_NAMES.flatMap((fn) => statementsOf(fn).flatMap(actionsOf));
+    const everyPolicy = ofType("AWS::IAM::Policy").flatMap(([, p]) =>
+      (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.flatMap(actionsOf),
+    );
+    for (const action of [...all, ...everyPolicy]) {
+      expect(action).not.toBe("dynamodb:Scan");
+      expect(action).not.toContain("*");
+    }
+    expect(
+      ofType("AWS::IAM::Role").flatMap(([, r]) => (r.Properties.ManagedPolicyArns as unknown[]) ?? []),
+    ).toEqual([]);
+  });
+
+  it("only admin-config may write secrets, and only the two provider secrets", () => {
+    const writers = ofType("AWS::IAM::Policy").filter(([, p]) =>
+      (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some((s) =>
+        actionsOf(s).some(
+          (a) => a === "secretsmanager:PutSecretValue" || a === "secretsmanager:CreateSecret",
+        ),
+      ),
+    );
+    expect(writers.flatMap(([, p]) => (p.Properties.Roles as unknown[]).map(refId))).toEqual([
+      refId(propsOf("admin-config").Role),
+    ]);
+    expect(grantsOf("admin-config")["secretsmanager:PutSecretValue"]).toEqual(
+      [ids.twilioSecret, ids.sinchSecret].sort(),
+    );
+    for (const fn of ["send", "verify", "enroll"] as const) {
+      expect(Object.keys(grantsOf(fn)).filter((a) => a.startsWith("secretsmanager:"))).toEqual([
+        ...SECRET_READ_ACTIONS,
+      ]);
+    }
+  });
+
+  it("grants each function exactly the actions its use cases need", () => {
+    const table = [ids.table];
+    const read = (...secrets: string[]) => ({ "secretsmanager:GetSecretValue": secrets.sort() });
+    const logs = (fn: FunctionName) => grantsOf(fn)["logs:CreateLogStream"] as string[];
+    const withoutLogs = (fn: FunctionName) => {
+      const { "logs:CreateLogStream": _c, "logs:PutLogEvents": _p, ...rest } = grantsOf(fn);
+      return rest;
+    };
+    const ses = expect.arrayContaining([expect.stringContaining("configuration-set/")]);
+    const dynamoGrants = Object.fromEntries(dynamo.map((a) => [a, table]));
+
+    expect(withoutLogs("send")).toEqual({
+      ...dynamoGrants,
+      ...read(ids.serviceSecret, ids.twilioSecret, ids.sinchSecret),
+      "ses:SendEmail": ses,
+    });
+    expect(withoutLogs("enroll")).toEqual({
+      ...dynamoGrants,
+      ...read(ids.serviceSecret, ids.twilioSecret, ids.sinchSecret),
+      "ses:SendEmail": ses,
+    });
+    expect(withoutLogs("verify")).toEqual({ ...dynamoGrants, ...read(ids.serviceSecret, ids.sinchSecret) });
+    expect(withoutLogs("admin-config")).toEqual({
+      ...dynamoGrants,
+      ...read(ids.twilioSecret, ids.sinchSecret),
+      "secretsmanager:DescribeSecret": [ids.sinchSecret, ids.twilioSecret].sort(),
+      "secretsmanager:PutSecretValue": [ids.sinchSecret, ids.twilioSecret].sort(),
+      "ses:SendEmail": ses,
+    });
+    for (const fn of FUNCTION_NAMES) {
+      const logGroupId = refId((propsOf(fn).LoggingConfig as { LogGroup: unknown }).LogGroup);
+      expect(logs(fn)).toEqual([logGroupId]);
+    }
+  });
+});
+
+describe("table", () => {
+  it("keys on pk/sk, bills on demand, expires items by ttl and keeps point-in-time recovery", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: "HASH" },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: TABLE_KEYS.partitionKey, AttributeType: "S" },
+        { AttributeName: TABLE_KEYS.sortKey, AttributeType: "S" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+      TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      GlobalSecondaryIndexes: Match.absent(),
+    });
+    template.resourceCountIs("AWS::DynamoDB::GlobalTable", 0);
+  });
+
+  it("is destroyed with a non-prod stack", () => {
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Delete",
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+});
+
+describe("secrets and SES", () => {
+  it("generates the service secret's pepper and creates placeholder provider secrets", () => {
+    template.resourceCountIs("AWS::SecretsManager::Secret", 3);
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Name: "otp-service/dev/service",
+      GenerateSecretString: {
+        SecretStringTemplate: "{}",
+        GenerateStringKey: "pepper",
+        PasswordLength: 64,
+        ExcludePunctuation: true,
+      },
+    });
+    for (const name of ["twilio", "sinch-verification-api"]) {
+      template.hasResourceProperties("AWS::SecretsManager::Secret", {
+        Name: `otp-service/dev/${name}`,
+        GenerateSecretString: Match.objectLike({
+          SecretStringTemplate: Match.stringLikeRegexp('"placeholder"'),
+        }),
+      });
+    }
+  });
+
+  it("creates a configuration set, and no identity unless context names one", () => {
+    template.resourceCountIs("AWS::SES::ConfigurationSet", 1);
+    template.resourceCountIs("AWS::SES::EmailIdentity", 0);
+  });
+});
+
+describe("alarms", () => {
+  const alarms = () =>
+    ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties as Record<string, unknown>);
+
+  it("alarms on each function's errors and throttles, API 5xx, delivery failures and lockouts", () => {
+    expect(alarms()).toHaveLength(FUNCTION_NAMES.length * 2 + 3);
+    const names = alarms()
+      .map((a) => `${a.Namespace}/${a.MetricName}`)
+      .sort();
+    expect(names).toEqual(
+      [
+        ...FUNCTION_NAMES.flatMap(() => ["AWS/Lambda/Errors", "AWS/Lambda/Throttles"]),
+        "AWS/ApiGateway/5xx",
+        "OtpService/DeliveryFailed",
+        "OtpService/UserLocked",
+      ].sort(),
+    );
+    for (const fn of FUNCTION_NAMES) {
+      for (const metric of ["Errors", "Throttles"]) {
+        expect(
+          alarms().filter(
+            (a) =>
+              a.MetricName === metric &&
+              JSON.stringify(a.Dimensions) ===
+                JSON.stringify([{ Name: "FunctionName", Value: { Ref: functionIds[fn] } }]),
+          ),
+          `${fn} ${metric}`,
+        ).toHaveLength(1);
+      }
+    }
+  });
+
+  it("watches the custom metrics as sums over 5 minutes with service=otp-service, missing data not breaching", () => {
+    for (const metric of ["DeliveryFailed", "UserLocked"]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "OtpService",
+        MetricName: metric,
+        Dimensions: [{ Name: "service", Value: "otp-service" }],
+        Statistic: "Sum",
+        Period: 300,
+        ComparisonOperator: "GreaterThanThreshold",
+        TreatMissingData: "notBreaching",
+      });
+    }
+    for (const alarm of alarms()) expect(alarm.TreatMissingData).toBe("notBreaching");
+  });
+});
+
+describe("outputs", () => {
+  it("exports the API URL, table name and secret names", () => {
+    const outputs = template.toJSON().Outputs as Record<string, unknown>;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        "ApiUrl",
+        "TableName",
+        "ServiceSecretName",
+        "TwilioSecretName",
+        "SinchSecretName",
+      ]),
+    );
+    expect(outputs.TableName).toMatchObject({ Value: { Ref: ids.table } });
+  });
+});

@@ -24,7 +24,8 @@ interface OperationDoc {
   query?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
-const CODE_ERRORS: ErrorCode[] = ["invalid_code", "code_expired", "locked"];
+/** `rate_limited` here: every allowed attempt of the user is being checked right now (retry in a second). */
+const CODE_ERRORS: ErrorCode[] = ["invalid_code", "code_expired", "locked", "rate_limited"];
 
 /** Every deployed route, described. A test checks this table against `lib/routes.ts` both ways. */
 export const operationDocs: Record<string, OperationDoc> = {

@@ -132,3 +132,24 @@ describe("count before compare", () => {
     expect(approvals.every((n) => n <= 1)).toBe(true);
   });
 });
+
+describe("attempts left over by a request that died midway", () => {
+  it("make the next check wait while they may be in flight, then lock once they cannot be", async () => {
+    await enrollEmail(h, "crashed");
+    const sent = await h.call("POST", "/v1/challenges", { body: { userId: "crashed", channel: "email" } });
+    const code = await h.latestCode("crashed@example.com");
+    const policy = { now: h.stack.clock.now(), maxVerifyAttempts: 3, lockoutSeconds: 1800 };
+    for (let i = 0; i < 3; i++) await h.stack.deps.store.reserveAttempt("default", "crashed", policy);
+    const body = { userId: "crashed", challengeId: sent.body.challengeId, code };
+    const busy = await h.call("POST", "/v1/verifications", { body });
+    expect(busy.status).toBe(429);
+    expect(busy.headers["retry-after"]).toBe("1");
+    h.stack.clock.advance(31);
+    const locked = await h.call("POST", "/v1/verifications", { body });
+    expect(locked.status).toBe(423);
+    const audit = await h.call("GET", "/v1/admin/apps/default/audit?userId=crashed&limit=2", {
+      auth: "admin",
+    });
+    expect((audit.body.events as { type: string }[]).map((e) => e.type)).toContain("user.locked");
+  });
+});

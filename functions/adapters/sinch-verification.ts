@@ -2,6 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import type { Secrets, VerificationProvider } from "#core/ports";
+import { readProviderSecret } from "./provider-secret.ts";
 
 export interface SinchVerificationSettings {
   secrets: Secrets;
@@ -234,17 +235,7 @@ export class SinchVerification implements VerificationProvider {
   }
 
   private async readSecret(name: string): Promise<SinchSecret> {
-    let raw: Record<string, unknown> | undefined;
-    try {
-      raw = await this.secrets.providerSecret(name);
-    } catch {
-      throw new ProviderError(
-        PROVIDER,
-        "secret_unavailable",
-        `the Sinch secret "${name}" could not be read`,
-        "unavailable",
-      );
-    }
+    const raw = await readProviderSecret(this.secrets, name, PROVIDER, "Sinch");
     if (raw === undefined) throw notConfigured(`the Sinch secret "${name}" is not set`);
     const { authenticationId, secret } = raw;
     if (!nonEmpty(authenticationId) || !nonEmpty(secret)) {

@@ -4,6 +4,7 @@ import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import { countryOf } from "#core/phone";
 import type { Delivery, OutgoingSms, Secrets, SmsProvider } from "#core/ports";
+import { readProviderSecret } from "./provider-secret.ts";
 
 type TwilioModule = typeof TwilioSdk;
 type HttpClient = NonNullable<TwilioSdk.ClientOpts["httpClient"]>;
@@ -136,18 +137,7 @@ export class TwilioSms implements SmsProvider {
   }
 
   private async readSecret(name: string): Promise<TwilioSecret> {
-    let raw: Record<string, unknown> | undefined;
-    try {
-      raw = await this.secrets.providerSecret(name);
-    } catch {
-      throw new ProviderError(
-        PROVIDER,
-        "secret_unavailable",
-        `the Twilio secret "${name}" could not be read`,
-        "unavailable",
-      );
-    }
-    return parseTwilioSecret(name, raw);
+    return parseTwilioSecret(name, await readProviderSecret(this.secrets, name, PROVIDER, "Twilio"));
   }
 
   private async create(route: TwilioRoute, message: OutgoingSms): Promise<Delivery> {

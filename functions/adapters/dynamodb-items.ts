@@ -75,7 +75,7 @@ export function toUserState(appId: string, userId: string, item: Item | undefine
     recoveryCodesRemaining: recovery instanceof Set ? recovery.size : 0,
     activeFactors,
     lastUsed,
-    lastTotpStep: num(item.lastTotpStep),
+    lastTotpAt: num(item.lastTotpAt),
     lastAttemptAt: num(item.lastAttemptAt),
   };
 }

@@ -309,7 +309,7 @@ export class DynamoStore implements Store {
 
   async activateFactor(
     factor: Factor,
-    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpStep?: number },
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpAt?: number },
   ): Promise<ActivationOutcome> {
     const { appId, userId, factorId, type } = factor;
     const { now } = details;
@@ -331,7 +331,7 @@ export class DynamoStore implements Store {
               [activeAttr(type)]: factorId,
               [lastUsedAttr(factorId)]: now,
               ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes) } : {}),
-              ...(details.totpStep === undefined ? {} : { lastTotpStep: details.totpStep }),
+              ...(details.totpAt === undefined ? {} : { lastTotpAt: details.totpAt }),
             },
             expect: { enabled: state?.enabled === true ? true : undefined, [activeAttr(type)]: undefined },
             notLocked: now,
@@ -634,9 +634,9 @@ export class DynamoStore implements Store {
   async approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string; totpStep?: number },
+    details: { now: EpochMs; factorId?: string; totpAt?: number },
   ): Promise<ApprovalOutcome> {
-    const { now, factorId, totpStep } = details;
+    const { now, factorId, totpAt } = details;
     return this.call("approve", async () => {
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ":zero": 0, ":now": now };
@@ -646,10 +646,10 @@ export class DynamoStore implements Store {
         names["#lastUsed"] = lastUsedAttr(factorId);
         sets.push("#lastUsed = :now");
       }
-      if (totpStep !== undefined) {
-        values[":step"] = totpStep;
-        sets.push("lastTotpStep = :step");
-        condition += " AND (attribute_not_exists(lastTotpStep) OR lastTotpStep < :step)";
+      if (totpAt !== undefined) {
+        values[":step"] = totpAt;
+        sets.push("lastTotpAt = :step");
+        condition += " AND (attribute_not_exists(lastTotpAt) OR lastTotpAt < :step)";
       }
       try {
         const result = await this.db.send(
@@ -682,14 +682,15 @@ export class DynamoStore implements Store {
     userId: string,
     codeHash: string,
     now: EpochMs,
-  ): Promise<"consumed" | "no_match" | "locked"> {
+  ): Promise<"consumed" | "used" | "no_match" | "locked"> {
     return this.call("consumeRecoveryCode", async () => {
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: keys.state(appId, userId),
-            UpdateExpression: "DELETE recoveryCodes :set",
+            // The spent code is kept (hashed) so a second use is told "used", not counted as a guess.
+            UpdateExpression: "DELETE recoveryCodes :set ADD usedRecoveryCodes :set",
             ConditionExpression: `contains(recoveryCodes, :hash) AND ${NOT_LOCKED}`,
             ExpressionAttributeValues: { ":set": new Set([codeHash]), ":hash": codeHash, ":now": now },
           }),
@@ -697,8 +698,11 @@ export class DynamoStore implements Store {
         return "consumed";
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const state = await this.getUserState(appId, userId);
-        return state?.lockedUntil !== undefined && state.lockedUntil > now ? "locked" : "no_match";
+        const item = await this.get(keys.state(appId, userId));
+        const lockedUntil = typeof item?.lockedUntil === "number" ? item.lockedUntil : undefined;
+        if (lockedUntil !== undefined && lockedUntil > now) return "locked";
+        const used = item?.usedRecoveryCodes;
+        return used instanceof Set && used.has(codeHash) ? "used" : "no_match";
       }
     });
   }
@@ -711,14 +715,19 @@ export class DynamoStore implements Store {
         const othersActive = Object.entries(state.activeFactors).some(([t, id]) => t !== type && id);
         const remove = [activeAttr(type), lastUsedAttr(factorId)];
         // The last factor gone, MFA is off: recovery codes must not outlive it.
-        if (!othersActive) remove.push("enabled", "recoveryCodes", "lastTotpStep");
+        if (!othersActive) remove.push("enabled", "recoveryCodes", "usedRecoveryCodes", "lastTotpAt");
         return { update: { set: {}, remove, expect: { [activeAttr(type)]: factorId } }, result: undefined };
       });
       await this.db.send(
         new DeleteCommand({ TableName: this.table, Key: keys.factor(appId, userId, factorId) }),
       );
-      if (factor.activationChallengeId)
-        await this.markChallengeDead(appId, userId, factor.activationChallengeId, now);
+      // Codes already sent to it must stop working with it.
+      const { challenges } = await this.loadUser(appId, userId);
+      await Promise.all(
+        challenges
+          .filter((c) => c.factorId === factorId && c.usedAt === undefined && c.supersededAt === undefined)
+          .map((c) => this.markChallengeDead(appId, userId, c.challengeId, now)),
+      );
     });
   }
 
@@ -734,7 +743,7 @@ export class DynamoStore implements Store {
           new UpdateCommand({
             TableName: this.table,
             Key: keys.state(appId, userId),
-            UpdateExpression: "SET recoveryCodes = :set",
+            UpdateExpression: "SET recoveryCodes = :set REMOVE usedRecoveryCodes",
             ConditionExpression: `enabled = :true AND ${NOT_LOCKED}`,
             ExpressionAttributeValues: { ":set": new Set(hashes), ":true": true, ":now": now },
           }),
@@ -756,7 +765,8 @@ export class DynamoStore implements Store {
       const remove = [
         "enabled",
         "recoveryCodes",
-        "lastTotpStep",
+        "usedRecoveryCodes",
+        "lastTotpAt",
         "active_sms",
         "active_email",
         "active_totp",

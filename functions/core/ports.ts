@@ -69,7 +69,7 @@ export interface UserState {
   recoveryCodesRemaining: number;
   activeFactors: Partial<Record<FactorType, string>>;
   lastUsed: Record<string, EpochMs>;
-  lastTotpStep?: number;
+  lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
 }
 
@@ -204,17 +204,17 @@ export interface Store {
   ): Promise<FailureOutcome>;
   /**
    * A successful verification: resets the wrong-code count, unless the user is locked. With
-   * `totpStep`, also advances the last accepted TOTP step, only if it is newer.
+   * `totpAt`, also advances the last accepted TOTP step, only if it is newer.
    */
   approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string; totpStep?: number },
+    details: { now: EpochMs; factorId?: string; totpAt?: number },
   ): Promise<ApprovalOutcome>;
   /** Makes a pending factor the user's active one of its type; the first one turns MFA on with these recovery codes. */
   activateFactor(
     factor: Factor,
-    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpStep?: number },
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpAt?: number },
   ): Promise<ActivationOutcome>;
   /** Deletes a factor; when it was the last active one, MFA turns off (recovery codes go too). */
   removeFactor(factor: Factor, now: EpochMs): Promise<void>;
@@ -229,13 +229,13 @@ export interface Store {
   disableMfa(appId: string, userId: string, now: EpochMs): Promise<void>;
   /** Sessions of the user issued at or before `now` stop validating. */
   revokeUserSessions(appId: string, userId: string, now: EpochMs): Promise<void>;
-  /** Removes one unused recovery code, unless the user is locked. */
+  /** Moves one unused recovery code to the used ones, unless the user is locked; `used`: it was spent already. */
   consumeRecoveryCode(
     appId: string,
     userId: string,
     codeHash: string,
     now: EpochMs,
-  ): Promise<"consumed" | "no_match" | "locked">;
+  ): Promise<"consumed" | "used" | "no_match" | "locked">;
   /** Ends a lock and clears the wrong-code count. */
   unlockUser(appId: string, userId: string): Promise<void>;
   /** Sessions of the user that are unexpired and issued after `notBefore`. */

@@ -28,28 +28,40 @@ export function otpauthUri(settings: TotpSettings, issuer: string, label: string
 }
 
 /**
- * The time step the code belongs to, within `window` steps either side of server time, and
- * strictly after `afterStep` (a step is accepted at most once). `undefined` when it matches none.
+ * The start (epoch seconds) of the time step the code belongs to, within `window` steps
+ * either side of server time and strictly after `afterAt`, the start of the last accepted
+ * step: a step is accepted at most once. Kept as a time, not a step number, so that a
+ * change of `periodSeconds` neither reopens used codes nor locks anyone out.
+ * `undefined` when it matches nothing.
  */
 export function matchTotp(
   settings: TotpSettings,
   secret: string,
   code: string,
   nowMs: number,
-  afterStep?: number,
+  afterAt?: number,
 ): number | undefined {
   if (!new RegExp(`^\\d{${settings.digits}}$`).test(code)) return undefined;
-  const result = verifySync({
-    secret,
-    token: code,
-    algorithm: algorithmOf(settings),
-    digits: settings.digits,
-    period: settings.periodSeconds,
-    epoch: Math.floor(nowMs / 1000),
-    epochTolerance: settings.window * settings.periodSeconds,
-    ...(afterStep === undefined ? {} : { afterTimeStep: afterStep }),
-  });
-  return result.valid && "timeStep" in result ? result.timeStep : undefined;
+  const period = settings.periodSeconds;
+  const epoch = Math.floor(nowMs / 1000);
+  const afterStep = afterAt === undefined ? undefined : Math.floor(afterAt / period);
+  // Nothing in the window is newer than the last accepted step.
+  if (afterStep !== undefined && afterStep >= Math.floor(epoch / period) + settings.window) return undefined;
+  try {
+    const result = verifySync({
+      secret,
+      token: code,
+      algorithm: algorithmOf(settings),
+      digits: settings.digits,
+      period,
+      epoch,
+      epochTolerance: settings.window * period,
+      ...(afterStep === undefined ? {} : { afterTimeStep: afterStep }),
+    });
+    return result.valid && "timeStep" in result ? result.timeStep * period : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function qrCodes(uri: string): Promise<{ svg: string; dataUrl: string }> {

@@ -252,6 +252,11 @@ describe("email codes end to end on dynalite and aws-ses-v2-local", () => {
     expect(used.status).toBe(200);
     expect(used.body).toMatchObject({ method: "recovery", recoveryCodesRemaining: 9 });
     const again = await h.call("POST", "/v1/verifications", { body: { userId: "recover", code } });
-    expect(again.status).toBe(422);
+    expect(again.status).toBe(410);
+    expect(again.body.code).toBe("code_expired");
+    const wrong = await h.call("POST", "/v1/verifications", {
+      body: { userId: "recover", code: "aaaa-aaaa-aaaa" },
+    });
+    expect(wrong.status).toBe(422);
   });
 });

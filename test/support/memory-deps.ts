@@ -273,6 +273,8 @@ export interface MemoryDeps extends Deps {
   configure(appId: string, change: (config: AppConfig) => void): Promise<AppConfig>;
   /** Enrolls a factor and activates it with the code that was sent. */
   enrollActive(input: CodeEnrollInput): Promise<{ factorId: string; recoveryCodes: string[] }>;
+  /** Records a successful verification of the user now, as a step-up before a sensitive change. */
+  stepUp(appId: string, userId: string): Promise<void>;
 }
 
 /** Enrollment of a factor that is sent a code (sms or email). */
@@ -328,7 +330,13 @@ export function memoryDeps(overrides: MemoryDepsOverrides = {}): MemoryDeps {
       const updated = await updateAppConfig(deps, { appId, body: edited, ifMatch: current.version });
       return updated.config;
     },
+    stepUp: async (appId, userId) => {
+      await deps.store.approve(appId, userId, { now: deps.clock.now() });
+    },
     enrollActive: async (input) => {
+      // Adding a factor to a user with MFA on needs a fresh verification (step-up), as a real client would do first.
+      const state = await deps.store.getUserState(input.appId, input.userId);
+      if (state?.enabled) await deps.stepUp(input.appId, input.userId);
       const enrolled = await enrollWithCode(deps, input);
       const address = enrolled.factor.address;
       if (!address) throw new Error("enrolled factor has no address");

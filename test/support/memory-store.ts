@@ -36,8 +36,9 @@ export interface StateItem {
   recoveryCodes?: Set<string>;
   activeFactors: Partial<Record<FactorType, string>>;
   lastUsed: Record<string, EpochMs>;
-  lastTotpStep?: number;
+  lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
+  usedRecoveryCodes?: Set<string>;
 }
 
 interface ConfigItem {
@@ -200,7 +201,7 @@ export class MemoryStore implements Store {
       recoveryCodesRemaining: item.recoveryCodes?.size ?? 0,
       activeFactors: { ...item.activeFactors },
       lastUsed: { ...item.lastUsed },
-      lastTotpStep: item.lastTotpStep,
+      lastTotpAt: item.lastTotpAt,
       lastAttemptAt: item.lastAttemptAt,
     };
   }
@@ -336,7 +337,7 @@ export class MemoryStore implements Store {
 
   async activateFactor(
     factor: Factor,
-    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpStep?: number },
+    details: { now: EpochMs; recoveryCodeHashes: readonly string[]; totpAt?: number },
   ): Promise<ActivationOutcome> {
     await this.enter("activateFactor");
     const { appId, userId, factorId, type } = factor;
@@ -358,7 +359,7 @@ export class MemoryStore implements Store {
       if (details.recoveryCodeHashes.length === 0) throw new StoreUnavailable("activateFactor");
       state.recoveryCodes = new Set(details.recoveryCodeHashes);
     }
-    if (details.totpStep !== undefined) state.lastTotpStep = details.totpStep;
+    if (details.totpAt !== undefined) state.lastTotpAt = details.totpAt;
 
     // Second write of DynamoStore: the factor must still be pending.
     const key = childKey(appId, userId, factorId);
@@ -531,22 +532,22 @@ export class MemoryStore implements Store {
   async approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string; totpStep?: number },
+    details: { now: EpochMs; factorId?: string; totpAt?: number },
   ): Promise<ApprovalOutcome> {
     await this.enter("approve");
-    const { now, factorId, totpStep } = details;
+    const { now, factorId, totpAt } = details;
     const current = this.stateItem(appId, userId);
     if (current?.lockedUntil !== undefined && current.lockedUntil > now) {
       return { ok: false, lockedUntil: current.lockedUntil };
     }
-    if (totpStep !== undefined && current?.lastTotpStep !== undefined && !(current.lastTotpStep < totpStep)) {
+    if (totpAt !== undefined && current?.lastTotpAt !== undefined && !(current.lastTotpAt < totpAt)) {
       return { ok: false, replayed: true };
     }
     const state = this.upsertState(appId, userId);
     state.failedAttempts = 0;
     state.lastVerifiedAt = now;
     if (factorId) state.lastUsed[factorId] = now;
-    if (totpStep !== undefined) state.lastTotpStep = totpStep;
+    if (totpAt !== undefined) state.lastTotpAt = totpAt;
     const result = MemoryStore.toUserState(appId, userId, state);
     if (!result) throw new Error("approve returned no state");
     return { ok: true, state: result };
@@ -557,13 +558,15 @@ export class MemoryStore implements Store {
     userId: string,
     codeHash: string,
     now: EpochMs,
-  ): Promise<"consumed" | "no_match" | "locked"> {
+  ): Promise<"consumed" | "used" | "no_match" | "locked"> {
     await this.enter("consumeRecoveryCode");
     const state = this.stateItem(appId, userId);
     if (MemoryStore.isLocked(state, now)) return "locked";
-    if (!state?.recoveryCodes?.has(codeHash)) return "no_match";
+    if (!state?.recoveryCodes?.has(codeHash))
+      return state?.usedRecoveryCodes?.has(codeHash) ? "used" : "no_match";
     state.recoveryCodes.delete(codeHash);
     if (state.recoveryCodes.size === 0) delete state.recoveryCodes;
+    state.usedRecoveryCodes = new Set([...(state.usedRecoveryCodes ?? []), codeHash]);
     return "consumed";
   }
 
@@ -579,12 +582,16 @@ export class MemoryStore implements Store {
       if (!othersActive) {
         delete state.enabled;
         delete state.recoveryCodes;
-        delete state.lastTotpStep;
+        delete state.usedRecoveryCodes;
+        delete state.lastTotpAt;
       }
     }
     this.factors.delete(childKey(appId, userId, factorId));
-    if (factor.activationChallengeId)
-      this.markChallengeDead(appId, userId, factor.activationChallengeId, now);
+    for (const challenge of this.challenges.values()) {
+      if (challenge.appId === appId && challenge.userId === userId && challenge.factorId === factorId) {
+        this.markChallengeDead(appId, userId, challenge.challengeId, now);
+      }
+    }
   }
 
   async replaceRecoveryCodes(
@@ -601,6 +608,7 @@ export class MemoryStore implements Store {
     // DynamoDB refuses an empty set: DynamoStore would fail this write.
     if (hashes.length === 0) throw new StoreUnavailable("replaceRecoveryCodes");
     state.recoveryCodes = new Set(hashes);
+    delete state.usedRecoveryCodes;
     return "replaced";
   }
 
@@ -610,7 +618,8 @@ export class MemoryStore implements Store {
     state.sessionsNotBefore = now;
     delete state.enabled;
     delete state.recoveryCodes;
-    delete state.lastTotpStep;
+    delete state.usedRecoveryCodes;
+    delete state.lastTotpAt;
     state.activeFactors = {};
     state.lastUsed = {};
     const prefix = `${userKey(appId, userId).slice(0, -1)},`;

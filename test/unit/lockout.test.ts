@@ -81,11 +81,13 @@ describe("wrong codes and the lock", () => {
   it("while locked, every entry point answers locked, even with a right code", async () => {
     const { d, appId, recoveryCodes } = await aliceWithEmail();
     // An active authenticator app, and a pending sms factor whose right code we know, before the lock.
+    await d.stepUp(appId, "alice");
     const totp = await enrollFactor(d, { appId, userId: "alice", type: "totp", label: EMAIL });
     if (!("secret" in totp)) throw new Error("a totp enrollment returns its secret");
     const totpCode = () => generateSync({ secret: totp.secret, epoch: Math.floor(d.clock.now() / 1000) });
     await activateFactor(d, { appId, userId: "alice", factorId: totp.factor.factorId, code: totpCode() });
     d.clock.advanceSeconds(60);
+    await d.stepUp(appId, "alice");
     const pending = await enrollFactor(d, { appId, userId: "alice", type: "sms", phone: "+14155550123" });
     const smsCode = d.latestCode("+14155550123");
     const { challengeId, code, locked } = await lockAlice(d, appId);

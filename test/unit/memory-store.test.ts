@@ -166,10 +166,10 @@ describe("MemoryStore.approve and recovery codes", () => {
 
   it("approve accepts each TOTP step once and only newer ones", async () => {
     const store = new MemoryStore();
-    expect((await store.approve("a", "u", { now: T0, totpStep: 10 })).ok).toBe(true);
-    expect(await store.approve("a", "u", { now: T0, totpStep: 10 })).toEqual({ ok: false, replayed: true });
-    expect(await store.approve("a", "u", { now: T0, totpStep: 9 })).toEqual({ ok: false, replayed: true });
-    expect((await store.approve("a", "u", { now: T0, totpStep: 11 })).ok).toBe(true);
+    expect((await store.approve("a", "u", { now: T0, totpAt: 10 })).ok).toBe(true);
+    expect(await store.approve("a", "u", { now: T0, totpAt: 10 })).toEqual({ ok: false, replayed: true });
+    expect(await store.approve("a", "u", { now: T0, totpAt: 9 })).toEqual({ ok: false, replayed: true });
+    expect((await store.approve("a", "u", { now: T0, totpAt: 11 })).ok).toBe(true);
   });
 
   it("activation turns MFA on with the recovery codes once; each code is consumed once", async () => {
@@ -194,7 +194,8 @@ describe("MemoryStore.approve and recovery codes", () => {
     });
 
     expect(await store.consumeRecoveryCode("a", "u", "r1", now)).toBe("consumed");
-    expect(await store.consumeRecoveryCode("a", "u", "r1", now)).toBe("no_match");
+    expect(await store.consumeRecoveryCode("a", "u", "r1", now)).toBe("used");
+    expect(await store.consumeRecoveryCode("a", "u", "r9", now)).toBe("no_match");
     await fail(store, now, 1);
     expect(await store.consumeRecoveryCode("a", "u", "r2", now)).toBe("locked");
     expect(store.rawState("a", "u")?.recoveryCodes).toEqual(new Set(["r2"]));

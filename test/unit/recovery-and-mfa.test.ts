@@ -42,7 +42,9 @@ describe("recovery codes", () => {
     });
 
     const again = await domainError(verifyCode(d, { appId, userId: "alice", code: first ?? "" }));
-    expect(again).toMatchObject({ code: "invalid_code", extras: { attemptsRemaining: 2 } });
+    // a spent code is told so, and not counted as a wrong guess
+    expect(again).toMatchObject({ code: "code_expired" });
+    expect(d.store.rawState(appId, "alice")?.failedAttempts ?? 0).toBe(0);
 
     const next = await verifyCode(d, { appId, userId: "alice", code: second ?? "" });
     expect(next.recoveryCodesRemaining).toBe(8);
@@ -55,7 +57,7 @@ describe("recovery codes", () => {
     expect(approval.method).toBe("recovery");
     expect(
       (await domainError(verifyCode(d, { appId, userId: "alice", code: recoveryCodes[0] ?? "" }))).code,
-    ).toBe("invalid_code");
+    ).toBe("code_expired");
   });
 
   it("belong to their user and app", async () => {

@@ -267,6 +267,7 @@ describe("sending a code and verifying it", () => {
 describe("activation through the memory fakes", () => {
   it("an sms factor enrolled after email can receive login codes by sms", async () => {
     const { d, appId } = await aliceWithEmail();
+    await d.stepUp(appId, "alice");
     const enrolled = await enrollFactor(d, { appId, userId: "alice", type: "sms", phone: "+14155550123" });
     await activateFactor(d, {
       appId,

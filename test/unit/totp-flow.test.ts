@@ -58,7 +58,7 @@ describe("verifying with an authenticator app", () => {
     d.clock.advanceSeconds(30);
     const approval = await verifyCode(d, { appId, userId: "alice", code: codeAt(secret, d.clock.now()) });
     expect(approval).toMatchObject({ status: "approved", method: "totp" });
-    expect(d.store.rawState(appId, "alice")?.lastTotpStep).toBe(stepOf(d));
+    expect(d.store.rawState(appId, "alice")?.lastTotpAt).toBe(stepOf(d) * 30);
   });
 
   it("accepts a code at most once, and not an older step after a newer one was used", async () => {

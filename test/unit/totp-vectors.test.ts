@@ -8,6 +8,10 @@ const seed = (ascii: string) => base32.encode(new TextEncoder().encode(ascii));
 const SHA1_SEED = seed("12345678901234567890");
 const SHA256_SEED = seed("12345678901234567890123456789012");
 const SHA512_SEED = seed("1234567890123456789012345678901234567890123456789012345678901234");
+const generate30 = (t: number) =>
+  generateSync({ secret: SHA1_SEED, algorithm: "sha1", digits: 8, period: 30, epoch: t });
+const generate60 = (t: number) =>
+  generateSync({ secret: SHA1_SEED, algorithm: "sha1", digits: 8, period: 60, epoch: t });
 const settings = (algorithm: TotpSettings["algorithm"], digits: 6 | 8 = 8): TotpSettings => ({
   algorithm,
   digits,
@@ -36,26 +40,38 @@ describe("RFC 4226 appendix D (HOTP, SHA1, 6 digits)", () => {
 });
 
 describe("RFC 6238 appendix B (TOTP, 8 digits) through the service's matcher", () => {
-  const cases: [TotpSettings["algorithm"], string, number, string][] = [
-    ["SHA1", SHA1_SEED, 59, "94287082"],
-    ["SHA1", SHA1_SEED, 1111111109, "07081804"],
-    ["SHA1", SHA1_SEED, 1234567890, "89005924"],
-    ["SHA1", SHA1_SEED, 20000000000, "65353130"],
-    ["SHA256", SHA256_SEED, 59, "46119246"],
-    ["SHA512", SHA512_SEED, 59, "90693936"],
+  const cases: [TotpSettings["algorithm"], number, string, string][] = [
+    ["SHA1", 59, "94287082", SHA1_SEED],
+    ["SHA1", 1111111109, "07081804", SHA1_SEED],
+    ["SHA1", 1234567890, "89005924", SHA1_SEED],
+    ["SHA1", 20000000000, "65353130", SHA1_SEED],
+    ["SHA256", 59, "46119246", SHA256_SEED],
+    ["SHA512", 59, "90693936", SHA512_SEED],
   ];
-  it.each(cases)("%s at T=%i accepts %s and its step only", (algorithm, secret, t, code) => {
-    const step = Math.floor(t / 30);
-    expect(matchTotp(settings(algorithm), secret, code, t * 1000)).toBe(step);
-    expect(matchTotp(settings(algorithm), secret, code, t * 1000, step)).toBeUndefined();
+  it.each(cases)("%s at T=%i accepts %s, once", (algorithm, t, code, secret) => {
+    const stepStart = Math.floor(t / 30) * 30;
+    expect(matchTotp(settings(algorithm), secret, code, t * 1000)).toBe(stepStart);
+    expect(matchTotp(settings(algorithm), secret, code, t * 1000, stepStart)).toBeUndefined();
     expect(matchTotp(settings(algorithm), secret, code, (t + 60) * 1000)).toBeUndefined();
     expect(matchTotp(settings(algorithm), secret, "0".repeat(8), t * 1000)).toBeUndefined();
   });
 
   it("accepts one step either side with window 1, not two", () => {
     const wide = { ...settings("SHA1"), window: 1 };
-    expect(matchTotp(wide, SHA1_SEED, "94287082", (59 + 30) * 1000)).toBe(1);
+    expect(matchTotp(wide, SHA1_SEED, "94287082", (59 + 30) * 1000)).toBe(30);
     expect(matchTotp(wide, SHA1_SEED, "94287082", (59 + 60) * 1000)).toBeUndefined();
+  });
+
+  it("survives a change of period: no error, no reopened code, later codes work", () => {
+    const t = 1_000_000_020; // a code accepted with 30 s steps, then the app switches to 60 s
+    const used = matchTotp(settings("SHA1"), SHA1_SEED, generate30(t), t * 1000);
+    expect(used).toBe(Math.floor(t / 30) * 30);
+    const sixty = { ...settings("SHA1"), periodSeconds: 60 as const };
+    expect(matchTotp(sixty, SHA1_SEED, generate60(t), t * 1000, used)).toBeUndefined();
+    const next = t + 60;
+    expect(matchTotp(sixty, SHA1_SEED, generate60(next), next * 1000, used)).toBe(Math.floor(next / 60) * 60);
+    // and back: a last step far in the "future" of the new period answers no match, never throws
+    expect(matchTotp(settings("SHA1"), SHA1_SEED, generate30(t), t * 1000, t + 10_000)).toBeUndefined();
   });
 
   it("refuses codes of the wrong length or with non-digits", () => {

@@ -45,7 +45,7 @@ async function activate(
   if (!factor) throw new DomainError("factor_not_found", "No such factor for this user.");
   if (factor.status === "active") throw new DomainError("factor_exists", "This factor is already active.");
 
-  const totpStep = factor.type === "totp" ? await checkTotp(deps, ctx, factor, input.code) : undefined;
+  const totpAt = factor.type === "totp" ? await checkTotp(deps, ctx, factor, input.code) : undefined;
   if (factor.type !== "totp") {
     if (!factor.activationChallengeId)
       throw new DomainError("factor_not_found", "No such factor for this user.");
@@ -62,7 +62,7 @@ async function activate(
   const now = deps.clock.now();
   const outcome = await deps.store.activateFactor(factor, {
     now,
-    totpStep,
+    totpAt,
     recoveryCodeHashes: recoveryCodes.map((code) =>
       recoveryCodeHash(pepper, input.appId, input.userId, code),
     ),

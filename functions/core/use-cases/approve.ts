@@ -26,7 +26,7 @@ export async function approve(
     /** The attempt reserved for this check. */
     attempt: number;
     factorId?: string;
-    totpStep?: number;
+    totpAt?: number;
     ip?: string;
   },
 ): Promise<Approval> {
@@ -34,7 +34,7 @@ export async function approve(
   const outcome = await deps.store.approve(ctx.app.appId, input.userId, {
     now,
     factorId: input.factorId,
-    totpStep: input.totpStep,
+    totpAt: input.totpAt,
   });
   if (!outcome.ok) {
     if ("lockedUntil" in outcome) throw lockedError(outcome.lockedUntil);

@@ -11,6 +11,7 @@ import { encryptSecret } from "../secret-box.ts";
 import { newTotpSecret, otpauthUri, qrCodes } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
 import { issueCode } from "./issue-code.ts";
+import { assertSteppedUp } from "./step-up.ts";
 
 export type EnrollInput = { appId: string; userId: string; ip?: string } & (
   | { type: "sms"; phone: string; locale?: string }
@@ -45,6 +46,8 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
   const ctx = await loadAppContext(deps, input.appId);
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   assertNotLocked(state, deps.clock.now());
+  // With MFA on, a new factor is a way in: only someone who just proved an existing one may add it.
+  if (state?.enabled) assertSteppedUp(ctx, state, deps.clock.now());
   if (state?.activeFactors[input.type] !== undefined) {
     throw new DomainError("factor_exists", `The user already has an active ${input.type} factor.`);
   }

@@ -1,5 +1,6 @@
 import { auditDenial } from "../audit.ts";
 import { DomainError } from "../errors.ts";
+import { codeExpiredError } from "../policy.ts";
 import type { Deps } from "../ports.ts";
 import { normalizeRecoveryCode, recoveryCodeHash } from "../recovery.ts";
 import { decryptSecret } from "../secret-box.ts";
@@ -63,6 +64,11 @@ async function verifyRecovery(
     return approve(deps, ctx, { userId: input.userId, ip: input.ip, method: "recovery", attempt });
   }
   if (result === "locked") throw await currentLock(deps, ctx, input.userId);
+  if (result === "used") {
+    // A spent code is not a guess: same answer as a used challenge, and the attempt is given back.
+    await releaseAttempt(deps, ctx, input.userId);
+    throw codeExpiredError();
+  }
   throw await wrongAttempt(deps, ctx, input.userId, attempt);
 }
 
@@ -81,14 +87,14 @@ async function verifyTotp(deps: Deps, ctx: AppContext, input: VerifyInput): Prom
     );
   }
   const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
-  const step = matchTotp(ctx.config.totp, secret, input.code, deps.clock.now(), state?.lastTotpStep);
+  const step = matchTotp(ctx.config.totp, secret, input.code, deps.clock.now(), state?.lastTotpAt);
   if (step === undefined) throw await wrongAttempt(deps, ctx, input.userId, attempt);
   return approve(deps, ctx, {
     userId: input.userId,
     ip: input.ip,
     method: "totp",
     factorId: factor.factorId,
-    totpStep: step,
+    totpAt: step,
     attempt,
   });
 }

@@ -20,6 +20,7 @@ import {
   auditQuery,
   configBody,
   createAppBody,
+  idParam,
   iso,
   isoOrNull,
   secretBody,
@@ -44,7 +45,7 @@ export const adminRoutes: RouteImpls = {
   }),
   "GET /v1/admin/apps/{appId}/config": route({
     run: async ({ params }, deps) => {
-      const { config, version } = await getAppConfig(deps, params.appId ?? "");
+      const { config, version } = await getAppConfig(deps, idParam(params, "appId"));
       return json(200, config, { etag: etag(version) });
     },
   }),
@@ -52,7 +53,7 @@ export const adminRoutes: RouteImpls = {
     body: configBody,
     run: async ({ params, body, headers }, deps) => {
       const { config, version } = await updateAppConfig(deps, {
-        appId: params.appId ?? "",
+        appId: idParam(params, "appId"),
         body,
         ifMatch: parseIfMatch(headers["if-match"]),
       });
@@ -75,7 +76,7 @@ export const adminRoutes: RouteImpls = {
   "POST /v1/admin/apps/{appId}/test-message": route({
     body: testMessageBody,
     run: async ({ params, body }, deps) => {
-      const delivery = await sendTestMessage(deps, { appId: params.appId ?? "", ...body });
+      const delivery = await sendTestMessage(deps, { appId: idParam(params, "appId"), ...body });
       return json(200, { delivered: true, ...delivery });
     },
   }),
@@ -88,17 +89,17 @@ export const adminRoutes: RouteImpls = {
     },
   }),
   "POST /v1/admin/apps/{appId}/api-keys": route({
-    run: async ({ params }, deps) => json(201, await createApiKey(deps, params.appId ?? "")),
+    run: async ({ params }, deps) => json(201, await createApiKey(deps, idParam(params, "appId"))),
   }),
   "DELETE /v1/admin/apps/{appId}/api-keys/{keyId}": route({
     run: async ({ params }, deps) => {
-      await revokeApiKey(deps, params.appId ?? "", params.keyId ?? "");
+      await revokeApiKey(deps, idParam(params, "appId"), idParam(params, "keyId"));
       return noContent();
     },
   }),
   "GET /v1/admin/apps/{appId}/users/{userId}": route({
     run: async ({ params }, deps) => {
-      const user = await getUser(deps, params.appId ?? "", userIdParam(params));
+      const user = await getUser(deps, idParam(params, "appId"), userIdParam(params));
       return json(200, {
         ...user,
         lockedUntil: isoOrNull(user.lockedUntil),
@@ -108,19 +109,19 @@ export const adminRoutes: RouteImpls = {
   }),
   "POST /v1/admin/apps/{appId}/users/{userId}/unlock": route({
     run: async ({ params }, deps) => {
-      await unlockUser(deps, params.appId ?? "", userIdParam(params));
+      await unlockUser(deps, idParam(params, "appId"), userIdParam(params));
       return noContent();
     },
   }),
   "POST /v1/admin/apps/{appId}/sessions/revoke-all": route({
     run: async ({ params }, deps) => {
-      await revokeAllSessions(deps, params.appId ?? "");
+      await revokeAllSessions(deps, idParam(params, "appId"));
       return noContent();
     },
   }),
   "GET /v1/admin/apps/{appId}/audit": route({
     run: async ({ params, query }, deps) => {
-      const page = await listAudit(deps, params.appId ?? "", auditQuery(query));
+      const page = await listAudit(deps, idParam(params, "appId"), auditQuery(query));
       return json(200, {
         events: page.events.map(({ appId: _, at, ...event }) => ({ at: iso(at), ...event })),
         nextCursor: page.nextCursor,

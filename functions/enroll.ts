@@ -6,7 +6,7 @@ import { disableMfa, regenerateRecoveryCodes, removeFactor } from "#core/use-cas
 import { cloudDeps } from "#http/cloud-deps";
 import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
-import { activateBody, enrollBody, iso, isoOrNull, userIdParam } from "#http/schemas";
+import { activateBody, enrollBody, idParam, iso, isoOrNull, userIdParam } from "#http/schemas";
 
 const factorView = (f: Factor) => ({
   factorId: f.factorId,
@@ -39,7 +39,7 @@ export const enrollRoutes: RouteImpls = {
         appId,
         ip,
         userId: userIdParam(params),
-        factorId: params.factorId ?? "",
+        factorId: idParam(params, "factorId"),
         code: body.code,
       });
       return json(200, {
@@ -63,7 +63,12 @@ export const enrollRoutes: RouteImpls = {
   }),
   "DELETE /v1/users/{userId}/factors/{factorId}": route({
     run: async ({ appId, params, ip }, deps) => {
-      await removeFactor(deps, { appId, ip, userId: userIdParam(params), factorId: params.factorId ?? "" });
+      await removeFactor(deps, {
+        appId,
+        ip,
+        userId: userIdParam(params),
+        factorId: idParam(params, "factorId"),
+      });
       return noContent();
     },
   }),

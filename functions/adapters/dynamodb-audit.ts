@@ -12,11 +12,21 @@ import { keys, ttlAt } from "./dynamodb-items.ts";
 const RETENTION_DAYS = 400;
 const MAX_PAGES_PER_CALL = 10;
 
+export interface DynamoAuditSettings {
+  tableName: string;
+  /**
+   * Called with an event that could not be stored. Recording never fails the request: the
+   * change it describes is already made (a session issued, recovery codes stored), and
+   * answering 503 then would lose what the caller must see. The loss is reported instead.
+   */
+  onLost: (event: AuditEvent, error: unknown) => void;
+}
+
 /** The audit trail: one item per event under `AUDIT#<appId>`, sorted by time, deleted by TTL after 400 days. */
 export class DynamoAudit implements Audit {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly settings: { tableName: string },
+    private readonly settings: DynamoAuditSettings,
   ) {}
 
   async record(event: AuditEvent): Promise<void> {
@@ -33,7 +43,7 @@ export class DynamoAudit implements Audit {
         }),
       );
     } catch (error) {
-      throw new StoreUnavailable("audit.record", { cause: error });
+      this.settings.onLost(event, error);
     }
   }
 

@@ -1,4 +1,4 @@
-import { Metrics } from "@aws-lambda-powertools/metrics";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
@@ -13,6 +13,8 @@ import { TwilioSms } from "#adapters/twilio-sms";
 import { UnconfiguredSms } from "#adapters/unconfigured-sms";
 import type { HandlerDeps } from "./deps.ts";
 
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : "Error");
+
 const required = (name: string): string => {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
@@ -26,9 +28,20 @@ export async function cloudDeps(): Promise<HandlerDeps> {
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const tableName = required("OTP_TABLE_NAME");
   const store = new DynamoStore(documents, { tableName, appCacheMs: 10_000, apiKeyCacheMs: 60_000 });
+  const metrics = new Metrics({ namespace: "OtpService", serviceName: "otp-service" });
   const audit = new MetricsAudit(
-    new DynamoAudit(documents, { tableName }),
-    new Metrics({ namespace: "OtpService", serviceName: "otp-service" }),
+    new DynamoAudit(documents, {
+      tableName,
+      onLost: (event, error) => {
+        // The event holds no secret (masked destination, ids, outcome): the log keeps it.
+        console.error(
+          JSON.stringify({ level: "error", msg: "audit event not stored", error: errorName(error), event }),
+        );
+        metrics.addMetric("AuditWriteFailed", MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
+      },
+    }),
+    metrics,
   );
   const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ maxAttempts: 3, requestHandler }), {
     serviceSecretId: required("OTP_SERVICE_SECRET_ID"),

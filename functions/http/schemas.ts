@@ -44,6 +44,14 @@ export function userIdParam(params: Record<string, string>): string {
   return parsed.data;
 }
 
+/** Ids in paths (apps, factors, keys) are short tokens; anything else is a malformed request, not a lookup. */
+export function idParam(params: Record<string, string>, name: string): string {
+  const value = params[name] ?? "";
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value))
+    throw invalidRequest([{ path: name, message: "1-64 of A-Z a-z 0-9 _ -" }]);
+  return value;
+}
+
 export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 export const isoOrNull = (epochMs: number | null | undefined): string | null =>
   epochMs === null || epochMs === undefined ? null : iso(epochMs);

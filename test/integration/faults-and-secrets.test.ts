@@ -1,6 +1,11 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { StoreUnavailable } from "#core/errors";
-import type { Store } from "#core/ports";
+import type { AuditEvent, Store } from "#core/ports";
+import { LOCAL_AWS } from "#lib/local-services";
+import { TABLE_NAME } from "#lib/local-stack";
 import { enrollEmail, type Harness, startHarness } from "../support/harness.ts";
 
 let h: Harness;
@@ -133,5 +138,46 @@ describe("secrets never reach a log, an error or another response", () => {
     }
     expect(logs).not.toContain(email);
     expect(errorBodies.join()).not.toContain("1234567890");
+  });
+});
+
+describe("a lost audit write", () => {
+  it("never costs the caller what was already done: recovery codes and sessions are still returned", async () => {
+    const lost: AuditEvent[] = [];
+    const unreachable = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...LOCAL_AWS, endpoint: "http://127.0.0.1:9", maxAttempts: 1 }),
+    );
+    const realAudit = h.stack.deps.audit;
+    h.stack.deps.audit = new DynamoAudit(unreachable, {
+      tableName: TABLE_NAME,
+      onLost: (event) => lost.push(event),
+    });
+    try {
+      const { recoveryCodes } = await enrollEmail(h, "auditless");
+      expect(recoveryCodes).toHaveLength(10);
+      const sent = await h.call("POST", "/v1/challenges", {
+        body: { userId: "auditless", channel: "email" },
+      });
+      const verified = await h.call("POST", "/v1/verifications", {
+        body: {
+          userId: "auditless",
+          challengeId: sent.body.challengeId,
+          code: await h.latestCode("auditless@example.com"),
+        },
+      });
+      expect(verified.status).toBe(200);
+      expect(verified.body.sessionToken).toEqual(expect.any(String));
+    } finally {
+      h.stack.deps.audit = realAudit;
+    }
+    expect(lost.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        "factor.enrolled",
+        "factor.activated",
+        "challenge.sent",
+        "verification.approved",
+      ]),
+    );
+    expect(JSON.stringify(lost)).not.toContain("auditless@example.com");
   });
 });

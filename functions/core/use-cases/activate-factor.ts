@@ -6,7 +6,7 @@ import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
 import { decryptSecret } from "../secret-box.ts";
 import { matchTotp } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
-import { reserveAttempt, wrongAttempt } from "./attempt.ts";
+import { holdingAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
 import { redeemCode } from "./redeem-code.ts";
 
 export interface Activation {
@@ -80,9 +80,12 @@ async function activate(
 
 async function checkTotp(deps: Deps, ctx: AppContext, factor: Factor, code: string): Promise<number> {
   if (!factor.totpSecret) throw new DomainError("factor_not_found", "No such factor for this user.");
+  const { totpSecret } = factor;
   const attempt = await reserveAttempt(deps, ctx, factor.userId);
-  const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
-  const step = matchTotp(ctx.config.totp, secret, code, deps.clock.now());
+  const step = await holdingAttempt(deps, ctx, factor.userId, async () => {
+    const secret = decryptSecret(totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
+    return matchTotp(ctx.config.totp, secret, code, deps.clock.now());
+  });
   if (step === undefined) throw await wrongAttempt(deps, ctx, factor.userId, attempt);
   return step;
 }

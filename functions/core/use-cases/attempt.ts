@@ -52,3 +52,22 @@ export async function currentLock(deps: Deps, ctx: AppContext, userId: string): 
   const state = await deps.store.getUserState(ctx.app.appId, userId);
   return lockedError(lockedUntil(state, now) ?? now);
 }
+
+/**
+ * Runs a check that holds a reserved attempt. A fault (store, secrets, a library throwing)
+ * is not a guess: the attempt is given back before the error goes on, so glitches never
+ * lock anyone out. Domain errors keep their own accounting.
+ */
+export async function holdingAttempt<T>(
+  deps: Deps,
+  ctx: AppContext,
+  userId: string,
+  check: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (!(error instanceof DomainError)) await releaseAttempt(deps, ctx, userId).catch(() => undefined);
+    throw error;
+  }
+}

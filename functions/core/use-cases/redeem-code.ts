@@ -3,7 +3,7 @@ import { DomainError, ProviderError } from "../errors.ts";
 import { codeExpiredError } from "../policy.ts";
 import type { Challenge, ChallengePurpose, Deps } from "../ports.ts";
 import type { AppContext } from "./app-config.ts";
-import { releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
+import { holdingAttempt, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
 
 export interface Redeemed {
   challenge: Challenge;
@@ -21,8 +21,17 @@ export async function redeemCode(
   ctx: AppContext,
   input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
 ): Promise<Redeemed> {
-  const { appId } = ctx.app;
   const attempt = await reserveAttempt(deps, ctx, input.userId);
+  return holdingAttempt(deps, ctx, input.userId, () => redeemHeld(deps, ctx, input, attempt));
+}
+
+async function redeemHeld(
+  deps: Deps,
+  ctx: AppContext,
+  input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
+  attempt: number,
+): Promise<Redeemed> {
+  const { appId } = ctx.app;
   const { pepper } = await deps.secrets.serviceSecret();
   const now = deps.clock.now();
   const hash = challengeCodeHash(pepper, appId, input.challengeId, input.code);

@@ -7,7 +7,7 @@ import { decryptSecret } from "../secret-box.ts";
 import { matchTotp } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
 import { type Approval, approve } from "./approve.ts";
-import { currentLock, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
+import { currentLock, holdingAttempt, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
 import { redeemCode } from "./redeem-code.ts";
 
 export interface VerifyInput {
@@ -57,9 +57,11 @@ async function verifyRecovery(
   code: string,
 ): Promise<Approval> {
   const attempt = await reserveAttempt(deps, ctx, input.userId);
-  const { pepper } = await deps.secrets.serviceSecret();
-  const hash = recoveryCodeHash(pepper, input.appId, input.userId, code);
-  const result = await deps.store.consumeRecoveryCode(input.appId, input.userId, hash, deps.clock.now());
+  const result = await holdingAttempt(deps, ctx, input.userId, async () => {
+    const { pepper } = await deps.secrets.serviceSecret();
+    const hash = recoveryCodeHash(pepper, input.appId, input.userId, code);
+    return deps.store.consumeRecoveryCode(input.appId, input.userId, hash, deps.clock.now());
+  });
   if (result === "consumed") {
     return approve(deps, ctx, { userId: input.userId, ip: input.ip, method: "recovery", attempt });
   }
@@ -74,26 +76,29 @@ async function verifyRecovery(
 
 /** Each time step is accepted once: the match must be newer than the last accepted step, and storing it is conditional. */
 async function verifyTotp(deps: Deps, ctx: AppContext, input: VerifyInput): Promise<Approval> {
-  const [attempt, { state, factors }] = await Promise.all([
-    reserveAttempt(deps, ctx, input.userId),
-    deps.store.loadUser(input.appId, input.userId),
-  ]);
-  const factor = factors.find((f) => f.factorId === state?.activeFactors.totp && f.status === "active");
-  if (!factor?.totpSecret) {
-    await releaseAttempt(deps, ctx, input.userId);
-    throw new DomainError(
-      "challenge_not_found",
-      "Pass the challengeId of the code that was sent; this user has no authenticator app.",
-    );
-  }
-  const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
-  const step = matchTotp(ctx.config.totp, secret, input.code, deps.clock.now(), state?.lastTotpAt);
+  const attempt = await reserveAttempt(deps, ctx, input.userId);
+  const { factorId, step } = await holdingAttempt(deps, ctx, input.userId, async () => {
+    const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
+    const factor = factors.find((f) => f.factorId === state?.activeFactors.totp && f.status === "active");
+    if (!factor?.totpSecret) {
+      await releaseAttempt(deps, ctx, input.userId);
+      throw new DomainError(
+        "challenge_not_found",
+        "Pass the challengeId of the code that was sent; this user has no authenticator app.",
+      );
+    }
+    const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
+    return {
+      factorId: factor.factorId,
+      step: matchTotp(ctx.config.totp, secret, input.code, deps.clock.now(), state?.lastTotpAt),
+    };
+  });
   if (step === undefined) throw await wrongAttempt(deps, ctx, input.userId, attempt);
   return approve(deps, ctx, {
     userId: input.userId,
     ip: input.ip,
     method: "totp",
-    factorId: factor.factorId,
+    factorId,
     totpAt: step,
     attempt,
   });

@@ -46,6 +46,8 @@ export const ttlAt = (epochMs: number): number => Math.ceil(epochMs / 1000);
 const FACTOR_TYPES: readonly FactorType[] = ["sms", "email", "totp"];
 export const activeAttr = (type: FactorType): string => `active_${type}`;
 export const lastUsedAttr = (factorId: string): string => `lastUsed_${factorId}`;
+/** The user's newest delivered challenge of a purpose: only it may approve. */
+export const currentAttr = (purpose: string): string => `current_${purpose}`;
 
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);

@@ -32,6 +32,7 @@ import type {
 } from "#core/ports";
 import {
   activeAttr,
+  currentAttr,
   fromChallenge,
   fromFactor,
   type Item,
@@ -214,25 +215,40 @@ export class DynamoStore implements Store {
 
   // ---- user reads ------------------------------------------------------------------------
 
+  /** State and factors in one consistent Query; challenges (many, short-lived) and session references are skipped. */
   async loadUser(appId: string, userId: string): Promise<UserRecords> {
     return this.call("loadUser", async () => {
-      // Session references (ZSESSION#...) sort after STATE and are not needed here.
       const items = await this.queryAll({
-        KeyConditionExpression: "pk = :pk AND sk <= :state",
-        ExpressionAttributeValues: { ":pk": keys.userPk(appId, userId), ":state": "STATE" },
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :factors AND :state",
+        ExpressionAttributeValues: {
+          ":pk": keys.userPk(appId, userId),
+          ":factors": "FACTOR#",
+          ":state": "STATE",
+        },
         ConsistentRead: true,
       });
-      const bySk = (prefix: string) => items.filter((i) => String(i.sk).startsWith(prefix));
       return {
         state: toUserState(
           appId,
           userId,
           items.find((i) => i.sk === "STATE"),
         ),
-        factors: bySk("FACTOR#").map((i) => toFactor(appId, userId, i)),
-        challenges: bySk("CHALLENGE#").map((i) => toChallenge(appId, userId, i)),
+        factors: items
+          .filter((i) => String(i.sk).startsWith("FACTOR#"))
+          .map((i) => toFactor(appId, userId, i)),
       };
     });
+  }
+
+  private async liveChallenges(appId: string, userId: string): Promise<Challenge[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": keys.userPk(appId, userId), ":prefix": "CHALLENGE#" },
+      ConsistentRead: true,
+    });
+    return items
+      .map((i) => toChallenge(appId, userId, i))
+      .filter((c) => c.usedAt === undefined && c.supersededAt === undefined);
   }
 
   async countActiveSessions(
@@ -634,9 +650,14 @@ export class DynamoStore implements Store {
   async approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string; totpAt?: number },
+    details: {
+      now: EpochMs;
+      factorId?: string;
+      totpAt?: number;
+      challenge?: { purpose: ChallengePurpose; challengeId: string };
+    },
   ): Promise<ApprovalOutcome> {
-    const { now, factorId, totpAt } = details;
+    const { now, factorId, totpAt, challenge } = details;
     return this.call("approve", async () => {
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ":zero": 0, ":now": now };
@@ -647,9 +668,14 @@ export class DynamoStore implements Store {
         sets.push("#lastUsed = :now");
       }
       if (totpAt !== undefined) {
-        values[":step"] = totpAt;
-        sets.push("lastTotpAt = :step");
-        condition += " AND (attribute_not_exists(lastTotpAt) OR lastTotpAt < :step)";
+        values[":at"] = totpAt;
+        sets.push("lastTotpAt = :at");
+        condition += " AND (attribute_not_exists(lastTotpAt) OR lastTotpAt < :at)";
+      }
+      if (challenge) {
+        names["#current"] = currentAttr(challenge.purpose);
+        values[":challengeId"] = challenge.challengeId;
+        condition += " AND #current = :challengeId";
       }
       try {
         const result = await this.db.send(
@@ -668,13 +694,38 @@ export class DynamoStore implements Store {
         return { ok: true, state };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const state = await this.getUserState(appId, userId);
-        if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
-          return { ok: false, lockedUntil: state.lockedUntil };
+        const item = await this.get(keys.state(appId, userId));
+        const lockedUntil = typeof item?.lockedUntil === "number" ? item.lockedUntil : undefined;
+        if (lockedUntil !== undefined && lockedUntil > now) return { ok: false, lockedUntil };
+        if (challenge && item?.[currentAttr(challenge.purpose)] !== challenge.challengeId) {
+          return { ok: false, superseded: true };
         }
         return { ok: false, replayed: true };
       }
     });
+  }
+
+  async setCurrentChallenge(challenge: Challenge): Promise<void> {
+    await this.call("setCurrentChallenge", () =>
+      this.ignoreConditionFailure(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.state(challenge.appId, challenge.userId),
+            UpdateExpression: "SET #current = :challengeId, #currentAt = :createdAt",
+            ConditionExpression: "attribute_not_exists(#currentAt) OR #currentAt <= :createdAt",
+            ExpressionAttributeNames: {
+              "#current": currentAttr(challenge.purpose),
+              "#currentAt": `${currentAttr(challenge.purpose)}_at`,
+            },
+            ExpressionAttributeValues: {
+              ":challengeId": challenge.challengeId,
+              ":createdAt": challenge.createdAt,
+            },
+          }),
+        ),
+      ),
+    );
   }
 
   async consumeRecoveryCode(
@@ -722,7 +773,7 @@ export class DynamoStore implements Store {
         new DeleteCommand({ TableName: this.table, Key: keys.factor(appId, userId, factorId) }),
       );
       // Codes already sent to it must stop working with it.
-      const { challenges } = await this.loadUser(appId, userId);
+      const challenges = await this.liveChallenges(appId, userId);
       await Promise.all(
         challenges
           .filter((c) => c.factorId === factorId && c.usedAt === undefined && c.supersededAt === undefined)
@@ -761,7 +812,10 @@ export class DynamoStore implements Store {
 
   async disableMfa(appId: string, userId: string, now: EpochMs): Promise<void> {
     await this.call("disableMfa", async () => {
-      const { state, factors, challenges } = await this.loadUser(appId, userId);
+      const [{ state, factors }, challenges] = await Promise.all([
+        this.loadUser(appId, userId),
+        this.liveChallenges(appId, userId),
+      ]);
       const remove = [
         "enabled",
         "recoveryCodes",

@@ -102,7 +102,6 @@ export interface Session {
 export interface UserRecords {
   state: UserState | undefined;
   factors: Factor[];
-  challenges: Challenge[];
 }
 
 export type SendReservation = { ok: true; windowEnd: EpochMs } | { ok: false; retryAt: EpochMs };
@@ -119,7 +118,9 @@ export type ApprovalOutcome =
   | { ok: true; state: UserState }
   | { ok: false; lockedUntil: EpochMs }
   /** The TOTP time step was already used (or an older one was). */
-  | { ok: false; replayed: true };
+  | { ok: false; replayed: true }
+  /** The challenge is no longer the user's newest of its purpose. */
+  | { ok: false; superseded: true };
 export type ActivationOutcome =
   | { ok: true; turnedMfaOn: boolean }
   | { ok: false; reason: "locked"; lockedUntil: EpochMs }
@@ -209,8 +210,19 @@ export interface Store {
   approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string; totpAt?: number },
+    details: {
+      now: EpochMs;
+      factorId?: string;
+      totpAt?: number;
+      /** For a sent code: approve only if it is still the user's current challenge of its purpose. */
+      challenge?: { purpose: ChallengePurpose; challengeId: string };
+    },
   ): Promise<ApprovalOutcome>;
+  /**
+   * After a code was delivered: it becomes the user's current challenge of its purpose,
+   * unless a newer one (by creation time) got there first. Older ones stop approving.
+   */
+  setCurrentChallenge(challenge: Challenge): Promise<void>;
   /** Makes a pending factor the user's active one of its type; the first one turns MFA on with these recovery codes. */
   activateFactor(
     factor: Factor,

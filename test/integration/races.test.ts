@@ -157,3 +157,33 @@ describe("attempts left over by a request that died midway", () => {
     expect((audit.body.events as { type: string }[]).map((e) => e.type)).toContain("user.locked");
   });
 });
+
+describe("parallel sends", () => {
+  it("leave exactly one valid code: the newest", async () => {
+    await putConfig(h, "default", (config) => {
+      (config.limits as Record<string, unknown>).maxCodeRequests = 20;
+      (config.limits as Record<string, unknown>).maxVerifyAttempts = 10;
+    });
+    await enrollEmail(h, "double-send");
+    h.stack.clock.advance(901);
+    const sends = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        h.call("POST", "/v1/challenges", { body: { userId: "double-send", channel: "email" } }),
+      ),
+    );
+    expect(sends.every((s) => s.status === 201)).toBe(true);
+    const messages = await h.stack.outboxMessages("double-send@example.com");
+    const codes = messages.slice(0, 3).map((m) => /\b(\d{6})\b/.exec(m.body)?.[1] ?? "");
+    // each code matches only its own challenge; 6 of these 9 tries are wrong, under the limit of 10
+    let approvals = 0;
+    for (const sent of sends) {
+      for (const code of codes) {
+        const reply = await h.call("POST", "/v1/verifications", {
+          body: { userId: "double-send", challengeId: sent.body.challengeId, code },
+        });
+        if (reply.status === 200) approvals++;
+      }
+    }
+    expect(approvals).toBe(1);
+  });
+});

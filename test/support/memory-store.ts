@@ -39,6 +39,8 @@ export interface StateItem {
   lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
   usedRecoveryCodes?: Set<string>;
+  /** Per purpose, the newest delivered challenge (DynamoStore: `current_<purpose>` and its `_at`). */
+  currentChallenges?: Partial<Record<ChallengePurpose, { challengeId: string; createdAt: EpochMs }>>;
 }
 
 interface ConfigItem {
@@ -301,7 +303,6 @@ export class MemoryStore implements Store {
     return {
       state: MemoryStore.toUserState(appId, userId, this.stateItem(appId, userId)),
       factors: mine(this.factors),
-      challenges: mine(this.challenges),
     };
   }
 
@@ -532,13 +533,21 @@ export class MemoryStore implements Store {
   async approve(
     appId: string,
     userId: string,
-    details: { now: EpochMs; factorId?: string; totpAt?: number },
+    details: {
+      now: EpochMs;
+      factorId?: string;
+      totpAt?: number;
+      challenge?: { purpose: ChallengePurpose; challengeId: string };
+    },
   ): Promise<ApprovalOutcome> {
     await this.enter("approve");
-    const { now, factorId, totpAt } = details;
+    const { now, factorId, totpAt, challenge } = details;
     const current = this.stateItem(appId, userId);
     if (current?.lockedUntil !== undefined && current.lockedUntil > now) {
       return { ok: false, lockedUntil: current.lockedUntil };
+    }
+    if (challenge && current?.currentChallenges?.[challenge.purpose]?.challengeId !== challenge.challengeId) {
+      return { ok: false, superseded: true };
     }
     if (totpAt !== undefined && current?.lastTotpAt !== undefined && !(current.lastTotpAt < totpAt)) {
       return { ok: false, replayed: true };
@@ -551,6 +560,17 @@ export class MemoryStore implements Store {
     const result = MemoryStore.toUserState(appId, userId, state);
     if (!result) throw new Error("approve returned no state");
     return { ok: true, state: result };
+  }
+
+  async setCurrentChallenge(challenge: Challenge): Promise<void> {
+    await this.enter("setCurrentChallenge");
+    const state = this.upsertState(challenge.appId, challenge.userId);
+    const current = state.currentChallenges?.[challenge.purpose];
+    if (current && current.createdAt > challenge.createdAt) return;
+    state.currentChallenges = {
+      ...(state.currentChallenges ?? {}),
+      [challenge.purpose]: { challengeId: challenge.challengeId, createdAt: challenge.createdAt },
+    };
   }
 
   async consumeRecoveryCode(

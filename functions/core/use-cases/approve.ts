@@ -1,9 +1,9 @@
 import { recordAudit } from "../audit.ts";
-import { lockedError } from "../policy.ts";
-import type { Deps, VerificationMethod } from "../ports.ts";
+import { codeExpiredError, lockedError } from "../policy.ts";
+import type { Challenge, Deps, VerificationMethod } from "../ports.ts";
 import { newSessionToken, sessionTokenHash } from "../sessions.ts";
 import type { AppContext } from "./app-config.ts";
-import { wrongAttempt } from "./attempt.ts";
+import { releaseAttempt, wrongAttempt } from "./attempt.ts";
 
 export interface Approval {
   status: "approved";
@@ -27,17 +27,26 @@ export async function approve(
     attempt: number;
     factorId?: string;
     totpAt?: number;
+    /** A sent code's challenge: it must still be the user's newest of its purpose. */
+    challenge?: Challenge;
     ip?: string;
   },
 ): Promise<Approval> {
   const now = deps.clock.now();
+  const { challenge } = input;
   const outcome = await deps.store.approve(ctx.app.appId, input.userId, {
     now,
     factorId: input.factorId,
     totpAt: input.totpAt,
+    ...(challenge ? { challenge: { purpose: challenge.purpose, challengeId: challenge.challengeId } } : {}),
   });
   if (!outcome.ok) {
     if ("lockedUntil" in outcome) throw lockedError(outcome.lockedUntil);
+    if ("superseded" in outcome) {
+      // A newer code was sent meanwhile: this one was right but is no longer valid. Not a guess.
+      await releaseAttempt(deps, ctx, input.userId);
+      throw codeExpiredError();
+    }
     // A replayed TOTP step is a wrong code like any other.
     throw await wrongAttempt(deps, ctx, input.userId, input.attempt);
   }

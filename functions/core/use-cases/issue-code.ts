@@ -31,7 +31,8 @@ export async function issueCode(
     purpose: ChallengePurpose;
     targets: readonly CodeTarget[];
     locale?: string;
-    supersedes: readonly string[];
+    /** Pending activation codes this one replaces; sent codes of other purposes replace by becoming current. */
+    supersedes?: readonly string[];
     ip?: string;
     /** The channel the policy wanted first; any other one that carries the code is a fallback. */
     preferredChannel?: CodeChannel;
@@ -143,7 +144,9 @@ export async function issueCode(
       outcome: "sent",
     };
     await Promise.all([
-      deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes, now),
+      input.purpose === "activation"
+        ? deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes ?? [], now)
+        : deps.store.setCurrentChallenge(delivered),
       recordAudit(deps, { ...sent, type: "challenge.sent" }),
       fallbackUsed ? recordAudit(deps, { ...sent, type: "challenge.fallback" }) : undefined,
     ]);

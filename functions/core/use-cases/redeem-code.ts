@@ -12,9 +12,11 @@ export interface Redeemed {
 }
 
 /**
- * Counts the attempt, then redeems the code in one conditional write (hash matches, unused,
- * not superseded, not expired). Only when that write is refused do we read, to say why:
- * unknown, expired or used (the attempt is given back), or wrong (it stays counted).
+ * Counts the attempt first, then redeems the code in one conditional write (hash matches,
+ * unused, not superseded, not expired). Strictly in that order: a redeem run beside a
+ * reservation that is then refused would spend a right code for nothing. Only when the
+ * redeem is refused do we read, to say why: unknown, expired or used (the attempt is given
+ * back), or wrong (it stays counted).
  */
 export async function redeemCode(
   deps: Deps,
@@ -22,40 +24,36 @@ export async function redeemCode(
   input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
 ): Promise<Redeemed> {
   const attempt = await reserveAttempt(deps, ctx, input.userId);
-  return holdingAttempt(deps, ctx, input.userId, () => redeemHeld(deps, ctx, input, attempt));
-}
-
-async function redeemHeld(
-  deps: Deps,
-  ctx: AppContext,
-  input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
-  attempt: number,
-): Promise<Redeemed> {
-  const { appId } = ctx.app;
-  const { pepper } = await deps.secrets.serviceSecret();
-  const now = deps.clock.now();
-  const hash = challengeCodeHash(pepper, appId, input.challengeId, input.code);
-  const redeemed = await deps.store.redeemChallenge(
-    appId,
-    input.userId,
-    input.challengeId,
-    hash,
-    now,
-    input.purposes,
-  );
-  if (redeemed) return { challenge: redeemed, attempt };
-
-  const challenge = await deps.store.getChallenge(appId, input.userId, input.challengeId);
-  if (!challenge || !input.purposes.includes(challenge.purpose)) {
-    await releaseAttempt(deps, ctx, input.userId);
-    throw new DomainError("challenge_not_found", "No such challenge for this user.");
-  }
-  if (challenge.usedAt !== undefined || challenge.supersededAt !== undefined || challenge.expiresAt <= now) {
-    await releaseAttempt(deps, ctx, input.userId);
-    throw codeExpiredError();
-  }
-  if (challenge.verificationId) return redeemWithProvider(deps, ctx, challenge, input, attempt);
-  throw await wrongAttempt(deps, ctx, input.userId, attempt);
+  return holdingAttempt(deps, ctx, input.userId, async () => {
+    const { appId } = ctx.app;
+    const { pepper } = await deps.secrets.serviceSecret();
+    const now = deps.clock.now();
+    const hash = challengeCodeHash(pepper, appId, input.challengeId, input.code);
+    const redeemed = await deps.store.redeemChallenge(
+      appId,
+      input.userId,
+      input.challengeId,
+      hash,
+      now,
+      input.purposes,
+    );
+    if (redeemed) return { challenge: redeemed, attempt };
+    const challenge = await deps.store.getChallenge(appId, input.userId, input.challengeId);
+    if (!challenge || !input.purposes.includes(challenge.purpose)) {
+      await releaseAttempt(deps, ctx, input.userId);
+      throw new DomainError("challenge_not_found", "No such challenge for this user.");
+    }
+    if (
+      challenge.usedAt !== undefined ||
+      challenge.supersededAt !== undefined ||
+      challenge.expiresAt <= now
+    ) {
+      await releaseAttempt(deps, ctx, input.userId);
+      throw codeExpiredError();
+    }
+    if (challenge.verificationId) return redeemWithProvider(deps, ctx, challenge, input, attempt);
+    throw await wrongAttempt(deps, ctx, input.userId, attempt);
+  });
 }
 
 /** The provider checks its own code; claiming the challenge is still one conditional write, so only one request wins. */

@@ -24,7 +24,7 @@ export interface SentChallenge {
 /** Sends a code to the user's active factor for the primary method, falling back as the app's policy says. */
 export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentChallenge> {
   const ctx = await loadAppContext(deps, input.appId);
-  const { state, factors, challenges } = await deps.store.loadUser(input.appId, input.userId);
+  const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const now = deps.clock.now();
   assertNotLocked(state, now);
 
@@ -37,17 +37,11 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
   if (targets.length === 0) {
     throw new DomainError("no_factor", `The user has no active ${order.join(" or ")} factor.`);
   }
-  const supersedes = challenges
-    .filter((c) => c.purpose === input.purpose && c.usedAt === undefined && c.supersededAt === undefined)
-    .filter((c) => c.expiresAt > now)
-    .map((c) => c.challengeId);
-
   const { challenge, fallbackUsed } = await issueCode(deps, ctx, {
     userId: input.userId,
     purpose: input.purpose,
     targets,
     locale: input.locale,
-    supersedes,
     ip: input.ip,
     preferredChannel: order[0],
   });

@@ -43,7 +43,13 @@ async function verifyWith(deps: Deps, ctx: AppContext, input: VerifyInput): Prom
       code: input.code,
       purposes: ["login", "step_up", "password_change"],
     });
-    return approve(deps, ctx, { ...who, method: challenge.channel, factorId: challenge.factorId, attempt });
+    return approve(deps, ctx, {
+      ...who,
+      method: challenge.channel,
+      factorId: challenge.factorId,
+      challenge,
+      attempt,
+    });
   }
   const recovery = normalizeRecoveryCode(input.code);
   return recovery === undefined ? verifyTotp(deps, ctx, input) : verifyRecovery(deps, ctx, input, recovery);
@@ -76,9 +82,16 @@ async function verifyRecovery(
 
 /** Each time step is accepted once: the match must be newer than the last accepted step, and storing it is conditional. */
 async function verifyTotp(deps: Deps, ctx: AppContext, input: VerifyInput): Promise<Approval> {
-  const attempt = await reserveAttempt(deps, ctx, input.userId);
+  // Reading the factor beside the reservation is safe: nothing is compared before the attempt is counted.
+  const [reservation, records] = await Promise.allSettled([
+    reserveAttempt(deps, ctx, input.userId),
+    deps.store.loadUser(input.appId, input.userId),
+  ]);
+  if (reservation.status === "rejected") throw reservation.reason;
+  const attempt = reservation.value;
   const { factorId, step } = await holdingAttempt(deps, ctx, input.userId, async () => {
-    const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
+    if (records.status === "rejected") throw records.reason;
+    const { state, factors } = records.value;
     const factor = factors.find((f) => f.factorId === state?.activeFactors.totp && f.status === "active");
     if (!factor?.totpSecret) {
       await releaseAttempt(deps, ctx, input.userId);

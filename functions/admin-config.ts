@@ -30,9 +30,18 @@ import {
 
 const etag = (version: number): string => `"${version}"`;
 
-/** `If-Match: "7"` (or `W/"7"`, or `*`); anything else is a version that cannot match. */
-function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === "*") return undefined;
+/**
+ * `If-Match: "7"` (or `W/"7"`), or `*` for "whatever is current". It is required: a config
+ * write without one could silently undo another admin's change.
+ */
+function parseIfMatch(header: string | undefined): number | "*" {
+  if (header === undefined || header.trim() === "") {
+    throw new DomainError(
+      "precondition_required",
+      'Send If-Match with the ETag of the config you edited (or "*").',
+    );
+  }
+  if (header.trim() === "*") return "*";
   const match = /^\s*(?:W\/)?"?(\d{1,12})"?\s*$/.exec(header);
   if (!match?.[1]) throw new DomainError("version_conflict", "If-Match must name a version from the ETag.");
   return Number(match[1]);

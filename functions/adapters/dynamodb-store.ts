@@ -346,7 +346,7 @@ export class DynamoStore implements Store {
               ...(turnsOn ? { lastVerifiedAt: now } : {}),
               [activeAttr(type)]: factorId,
               [lastUsedAttr(factorId)]: now,
-              ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes) } : {}),
+              ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes), recoverySetAt: now } : {}),
               ...(details.totpAt === undefined ? {} : { lastTotpAt: details.totpAt }),
             },
             expect: { enabled: state?.enabled === true ? true : undefined, [activeAttr(type)]: undefined },
@@ -766,7 +766,9 @@ export class DynamoStore implements Store {
         const othersActive = Object.entries(state.activeFactors).some(([t, id]) => t !== type && id);
         const remove = [activeAttr(type), lastUsedAttr(factorId)];
         // The last factor gone, MFA is off: recovery codes must not outlive it.
-        if (!othersActive) remove.push("enabled", "recoveryCodes", "usedRecoveryCodes", "lastTotpAt");
+        if (!othersActive) {
+          remove.push("enabled", "recoveryCodes", "usedRecoveryCodes", "recoverySetAt", "lastTotpAt");
+        }
         return { update: { set: {}, remove, expect: { [activeAttr(type)]: factorId } }, result: undefined };
       });
       await this.db.send(
@@ -787,16 +789,24 @@ export class DynamoStore implements Store {
     userId: string,
     hashes: readonly string[],
     now: EpochMs,
-  ): Promise<"replaced" | "mfa_off" | { lockedUntil: EpochMs }> {
+    previousSetAt: EpochMs | undefined,
+  ): Promise<"replaced" | "mfa_off" | "conflict" | { lockedUntil: EpochMs }> {
     return this.call("replaceRecoveryCodes", async () => {
+      const sameSet =
+        previousSetAt === undefined ? "attribute_not_exists(recoverySetAt)" : "recoverySetAt = :previous";
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: keys.state(appId, userId),
-            UpdateExpression: "SET recoveryCodes = :set REMOVE usedRecoveryCodes",
-            ConditionExpression: `enabled = :true AND ${NOT_LOCKED}`,
-            ExpressionAttributeValues: { ":set": new Set(hashes), ":true": true, ":now": now },
+            UpdateExpression: "SET recoveryCodes = :set, recoverySetAt = :now REMOVE usedRecoveryCodes",
+            ConditionExpression: `enabled = :true AND ${NOT_LOCKED} AND ${sameSet}`,
+            ExpressionAttributeValues: {
+              ":set": new Set(hashes),
+              ":true": true,
+              ":now": now,
+              ...(previousSetAt === undefined ? {} : { ":previous": previousSetAt }),
+            },
           }),
         );
         return "replaced";
@@ -805,7 +815,7 @@ export class DynamoStore implements Store {
         const state = await this.getUserState(appId, userId);
         if (state?.lockedUntil !== undefined && state.lockedUntil > now)
           return { lockedUntil: state.lockedUntil };
-        return "mfa_off";
+        return state?.enabled ? "conflict" : "mfa_off";
       }
     });
   }
@@ -820,6 +830,7 @@ export class DynamoStore implements Store {
         "enabled",
         "recoveryCodes",
         "usedRecoveryCodes",
+        "recoverySetAt",
         "lastTotpAt",
         "active_sms",
         "active_email",

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "app_not_found"
   | "method_not_allowed"
   | "factor_exists"
+  | "conflict"
+  | "precondition_required"
   | "code_expired"
   | "version_conflict"
   | "invalid_code"

@@ -71,6 +71,8 @@ export interface UserState {
   lastUsed: Record<string, EpochMs>;
   lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
+  /** When the current recovery code set was issued. */
+  recoverySetAt?: EpochMs;
 }
 
 export interface Challenge {
@@ -236,7 +238,9 @@ export interface Store {
     userId: string,
     hashes: readonly string[],
     now: EpochMs,
-  ): Promise<"replaced" | "mfa_off" | { lockedUntil: EpochMs }>;
+    /** `recoverySetAt` as read: a parallel regeneration makes this one a `conflict`, never a silent loss. */
+    previousSetAt: EpochMs | undefined,
+  ): Promise<"replaced" | "mfa_off" | "conflict" | { lockedUntil: EpochMs }>;
   /** Removes every factor and recovery code, kills pending challenges and revokes sessions. */
   disableMfa(appId: string, userId: string, now: EpochMs): Promise<void>;
   /** Sessions of the user issued at or before `now` stop validating. */

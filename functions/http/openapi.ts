@@ -38,6 +38,7 @@ export const operationDocs: Record<string, OperationDoc> = {
       "invalid_email",
       "country_not_allowed",
       "factor_exists",
+      "step_up_required",
       "locked",
       "rate_limited",
       "delivery_failed",
@@ -58,7 +59,7 @@ export const operationDocs: Record<string, OperationDoc> = {
   "POST /v1/users/{userId}/recovery-codes": {
     summary: "Replace all recovery codes (step-up required)",
     status: 201,
-    errors: ["no_factor", "step_up_required", "locked"],
+    errors: ["no_factor", "step_up_required", "locked", "conflict"],
   },
   "DELETE /v1/users/{userId}/mfa": {
     summary: "Turn MFA off: factors, recovery codes and sessions are removed (step-up required)",
@@ -114,7 +115,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary: "Replace the app's configuration (If-Match guards concurrent edits)",
     status: 200,
     body: appConfigSchema,
-    errors: ["app_not_found", "invalid_config", "version_conflict"],
+    errors: ["app_not_found", "invalid_config", "version_conflict", "precondition_required"],
   },
   "GET /v1/admin/apps/{appId}/users/{userId}": {
     summary: "A user's state, masked factors and counts",

@@ -137,3 +137,21 @@ describe("admin authorization", () => {
     expect(reply).toMatchObject({ status: 200, body: { ok: true } });
   });
 });
+
+describe("config writes need a precondition", () => {
+  it("answers 428 without If-Match, and accepts * for whatever is current", async () => {
+    const current = await h.call("GET", "/v1/admin/apps/default/config", { auth: "admin" });
+    const missing = await h.call("PUT", "/v1/admin/apps/default/config", {
+      auth: "admin",
+      body: current.body,
+    });
+    expect(missing.status).toBe(428);
+    expect(missing.body.code).toBe("precondition_required");
+    const star = await h.call("PUT", "/v1/admin/apps/default/config", {
+      auth: "admin",
+      body: current.body,
+      headers: { "if-match": "*" },
+    });
+    expect(star.status).toBe(200);
+  });
+});

@@ -261,3 +261,19 @@ describe("step-up, recovery codes, MFA off and sessions", () => {
     expect(after.status).toBe(200);
   });
 });
+
+describe("recovery code regeneration races", () => {
+  it("two parallel regenerations: one wins with codes that work, the other is told 409", async () => {
+    await enrollEmail(h, "regen-race");
+    const replies = await Promise.all([
+      h.call("POST", "/v1/users/regen-race/recovery-codes"),
+      h.call("POST", "/v1/users/regen-race/recovery-codes"),
+    ]);
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409]);
+    const winner = replies.find((r) => r.status === 201);
+    const code = (winner?.body.recoveryCodes as string[])[0];
+    const used = await h.call("POST", "/v1/verifications", { body: { userId: "regen-race", code } });
+    expect(used.status).toBe(200);
+  });
+});

@@ -39,6 +39,7 @@ export interface StateItem {
   lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
   usedRecoveryCodes?: Set<string>;
+  recoverySetAt?: EpochMs;
   /** Per purpose, the newest delivered challenge (DynamoStore: `current_<purpose>` and its `_at`). */
   currentChallenges?: Partial<Record<ChallengePurpose, { challengeId: string; createdAt: EpochMs }>>;
 }
@@ -205,6 +206,7 @@ export class MemoryStore implements Store {
       lastUsed: { ...item.lastUsed },
       lastTotpAt: item.lastTotpAt,
       lastAttemptAt: item.lastAttemptAt,
+      recoverySetAt: item.recoverySetAt,
     };
   }
 
@@ -359,6 +361,7 @@ export class MemoryStore implements Store {
       // DynamoDB refuses an empty set: DynamoStore would fail this write.
       if (details.recoveryCodeHashes.length === 0) throw new StoreUnavailable("activateFactor");
       state.recoveryCodes = new Set(details.recoveryCodeHashes);
+      state.recoverySetAt = now;
     }
     if (details.totpAt !== undefined) state.lastTotpAt = details.totpAt;
 
@@ -603,6 +606,7 @@ export class MemoryStore implements Store {
         delete state.enabled;
         delete state.recoveryCodes;
         delete state.usedRecoveryCodes;
+        delete state.recoverySetAt;
         delete state.lastTotpAt;
       }
     }
@@ -619,15 +623,18 @@ export class MemoryStore implements Store {
     userId: string,
     hashes: readonly string[],
     now: EpochMs,
-  ): Promise<"replaced" | "mfa_off" | { lockedUntil: EpochMs }> {
+    previousSetAt: EpochMs | undefined,
+  ): Promise<"replaced" | "mfa_off" | "conflict" | { lockedUntil: EpochMs }> {
     await this.enter("replaceRecoveryCodes");
     const state = this.stateItem(appId, userId);
     if (state?.lockedUntil !== undefined && state.lockedUntil > now)
       return { lockedUntil: state.lockedUntil };
     if (state?.enabled !== true) return "mfa_off";
+    if (state.recoverySetAt !== previousSetAt) return "conflict";
     // DynamoDB refuses an empty set: DynamoStore would fail this write.
     if (hashes.length === 0) throw new StoreUnavailable("replaceRecoveryCodes");
     state.recoveryCodes = new Set(hashes);
+    state.recoverySetAt = now;
     delete state.usedRecoveryCodes;
     return "replaced";
   }
@@ -639,6 +646,7 @@ export class MemoryStore implements Store {
     delete state.enabled;
     delete state.recoveryCodes;
     delete state.usedRecoveryCodes;
+    delete state.recoverySetAt;
     delete state.lastTotpAt;
     state.activeFactors = {};
     state.lastUsed = {};

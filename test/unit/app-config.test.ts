@@ -105,18 +105,20 @@ describe("updating the config", () => {
 
   it("answers version_conflict when the stored version moved between the read and the write", async () => {
     const { d, appId } = await setup();
-    // Without If-Match the write is conditional on the version it read.
+    // With If-Match "*" the write is still conditional on the version it read.
     const realGetConfig = d.store.getConfig.bind(d.store);
     let raced = false;
     d.store.getConfig = async (id) => {
       const read = await realGetConfig(id);
       if (!raced) {
         raced = true;
-        await updateAppConfig(d, { appId, body: { code: { length: 7 } } });
+        await updateAppConfig(d, { appId, body: { code: { length: 7 } }, ifMatch: "*" });
       }
       return read;
     };
-    const error = await domainError(updateAppConfig(d, { appId, body: { code: { length: 9 } } }));
+    const error = await domainError(
+      updateAppConfig(d, { appId, body: { code: { length: 9 } }, ifMatch: "*" }),
+    );
     expect(error.code).toBe("version_conflict");
     d.store.getConfig = realGetConfig;
     expect((await getAppConfig(d, appId)).config.code.length).toBe(7);
@@ -153,7 +155,7 @@ describe("updating the config", () => {
 
   it("answers app_not_found for an unknown app", async () => {
     const { d } = await setup();
-    expect((await domainError(updateAppConfig(d, { appId: "app_nope", body: {} }))).code).toBe(
+    expect((await domainError(updateAppConfig(d, { appId: "app_nope", body: {}, ifMatch: "*" }))).code).toBe(
       "app_not_found",
     );
     expect((await domainError(getAppConfig(d, "app_nope"))).code).toBe("app_not_found");

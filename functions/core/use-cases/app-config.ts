@@ -39,10 +39,10 @@ export async function getAppConfig(deps: Pick<Deps, "store">, appId: string): Pr
  */
 export async function updateAppConfig(
   deps: Pick<Deps, "store" | "audit" | "clock">,
-  input: { appId: string; body: unknown; ifMatch?: number },
+  input: { appId: string; body: unknown; ifMatch: number | "*" },
 ): Promise<AppContext> {
   const current = await loadAppContext(deps, input.appId);
-  if (input.ifMatch !== undefined && input.ifMatch !== current.version) {
+  if (input.ifMatch !== "*" && input.ifMatch !== current.version) {
     throw versionConflict(current.version);
   }
   const body = isObject(input.body) ? { ...input.body } : input.body;

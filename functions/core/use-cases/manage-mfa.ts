@@ -51,7 +51,11 @@ export async function regenerateRecoveryCodes(deps: Deps, input: UserRef): Promi
     input.userId,
     codes.map((code) => recoveryCodeHash(pepper, input.appId, input.userId, code)),
     now,
+    state.recoverySetAt,
   );
+  if (result === "conflict") {
+    throw new DomainError("conflict", "The recovery codes were just replaced by another request; use those.");
+  }
   if (result === "mfa_off")
     throw new DomainError("no_factor", "This user has no MFA to make recovery codes for.");
   if (result !== "replaced") throw lockedError(result.lockedUntil);

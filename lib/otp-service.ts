@@ -124,7 +124,8 @@ export class OtpFunction extends NodejsFunction {
       description: `otp-service ${props.name}`,
       projectRoot,
       depsLockFilePath: fileURLToPath(new URL("../package-lock.json", import.meta.url)),
-      environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
+      // No --enable-source-maps: decoding the map at every cold start costs ~90 ms; the .map ships for offline use.
+      environment: props.environment,
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
@@ -135,7 +136,17 @@ export class OtpFunction extends NodejsFunction {
         banner:
           "import{createRequire as __otpRequire}from'node:module';const require=__otpRequire(import.meta.url);",
         // Bundle the AWS SDK too: the pinned versions the tests ran against, not whatever the runtime ships.
-        externalModules: [],
+        // twilio (3 MB, two thirds of a bundle) is left out of the handler's file and shipped beside it,
+        // bundled on its own: it is parsed only when the first Twilio SMS is sent, not at every cold start.
+        externalModules: ["twilio"],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/twilio/lib/index.js" --bundle --platform=node --format=cjs --target=node22 --minify --log-level=error --outfile="${outputDir}/node_modules/twilio/index.js"`,
+            `node -e "require('fs').writeFileSync(process.argv[1], JSON.stringify({ name: 'twilio', main: 'index.js' }))" "${outputDir}/node_modules/twilio/package.json"`,
+          ],
+        },
       },
     });
     this.otpName = props.name;

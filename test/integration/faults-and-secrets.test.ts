@@ -130,6 +130,28 @@ describe("secrets never reach a log, an error or another response", () => {
     errorBodies.push((await h.call("GET", "/v1/users/canary/factors", { auth: "otpk_canary-key" })).text);
     seen.push(h.stack.credentials.apiKey, h.stack.credentials.adminToken, "otpk_canary-key");
 
+    // an authenticator app (its secret is shown once, at enrollment) and provider credentials
+    // the verification above is a fresh step-up, so a further factor may be added
+    const totp = await h.call("POST", "/v1/users/canary/factors", { body: { type: "totp" } });
+    expect(totp.status).toBe(201);
+    seen.push(String(totp.body.secret));
+    const twilioToken = "canary-twilio-token-0123456789abcdef";
+    const sinchSecret = "Y2FuYXJ5LXNpbmNoLXNlY3JldA==";
+    await h.call("PUT", "/v1/admin/secrets/twilio", {
+      auth: "admin",
+      body: { accountSid: `AC${"c".repeat(32)}`, authToken: twilioToken },
+    });
+    await h.call("PUT", "/v1/admin/secrets/sinch-verification-api", {
+      auth: "admin",
+      body: { authenticationId: "canary-key", secret: sinchSecret },
+    });
+    seen.push(twilioToken, sinchSecret);
+    errorBodies.push((await h.call("GET", "/v1/admin/secrets", { auth: "admin" })).text);
+    errorBodies.push((await h.call("GET", "/v1/users/canary/factors")).text);
+    const audit = await h.call("GET", "/v1/admin/apps/default/audit?limit=100", { auth: "admin" });
+    const service = await h.call("GET", "/v1/admin/apps/_service/audit?limit=100", { auth: "admin" });
+    errorBodies.push(audit.text, service.text);
+
     const logs = JSON.stringify(h.logs);
     expect(h.logs.length).toBeGreaterThan(10);
     for (const secret of seen) {

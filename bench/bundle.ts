@@ -108,7 +108,12 @@ export async function readStackBundling(): Promise<StackBundling> {
       DEFAULTS.externalModules,
     ),
     nodeModules: found("nodeModules", nodeModules === undefined ? undefined : stringList(nodeModules), []),
-    enableSourceMaps: found("NODE_OPTIONS", /--enable-source-maps/.test(source), DEFAULTS.enableSourceMaps),
+    // The flag as a value in code (NODE_OPTIONS: "...--enable-source-maps..."), not a mention in a comment.
+    enableSourceMaps: found(
+      "NODE_OPTIONS",
+      /NODE_OPTIONS:\s*["'`][^"'`]*--enable-source-maps/.test(source),
+      DEFAULTS.enableSourceMaps,
+    ),
     architecture: found(
       "architecture",
       arch === undefined ? undefined : arch === "ARM_64" ? "arm64" : "x86_64",

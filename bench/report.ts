@@ -553,12 +553,15 @@ function missedTargets(result: BenchResult, v: Verdicts): string[] {
     const s = v.roundTrips.summary;
     lines.push(
       `**Verify round trips: missed by ${s.roundTrips - TARGETS.verifyRoundTrips}.** A right code takes ${s.roundTrips} sequential round trips ` +
-        `(${s.requests} requests): ${s.chain}. Each → waits for the one before it. The approval (reset of the wrong-code count on the user's ` +
-        "state item) only starts after the challenge was redeemed, and the session is written only after the approval; writes that do not decide " +
-        "anything (session, audit) could run alongside the deciding ones. Two round trips are enough: reserve the attempt and redeem the " +
-        "challenge concurrently (both conditional writes; approve only when both succeeded, so every approval still rests on a counted " +
-        "attempt), then write the approval, the session and the audit event concurrently (a session written for an approval that is then " +
-        "refused is deleted again; its token was never returned).",
+        `(${s.requests} requests): ${s.chain}. Each → waits for the one before it, and three of them have to: ` +
+        "(1) count the attempt (SECURITY rule 10: count before compare), (2) redeem the code, a conditional write on the challenge " +
+        "item, (3) approve, a conditional write on the user's state (not locked, the challenge is still the newest, reset the count); " +
+        "the session and the audit event then go out together. Running (1) and (2) side by side was tried and rejected: a redeem " +
+        "beside a reservation that is then refused (user locked, or every attempt in flight) spends a right code for nothing, so 200 " +
+        "parallel submissions of one code could approve none (rule 12 wants exactly one). Writing the session beside (3) would need a " +
+        "compensating delete and would put an 'approved' audit event before the approval is certain. With DynamoDB transactions, (2)+(3)+" +
+        "session could be one TransactWriteItems (2 round trips), but dynalite, where every test runs, has no transactions, and the " +
+        "service keeps one implementation.",
     );
   }
   if (!v.cost.met) {

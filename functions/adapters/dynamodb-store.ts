@@ -394,32 +394,38 @@ export class DynamoStore implements Store {
     appId: string,
     userId: string,
     policy: { now: EpochMs; maxCodeRequests: number; windowSeconds: number },
+    observed?: { state: UserState | undefined },
   ): Promise<SendReservation | { ok: false; lockedUntil: EpochMs }> {
     const { now, maxCodeRequests, windowSeconds } = policy;
     return this.call("reserveSend", () =>
-      this.compareAndSet<SendReservation | { ok: false; lockedUntil: EpochMs }>(appId, userId, (state) => {
-        if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
-          return { done: { ok: false, lockedUntil: state.lockedUntil } };
-        }
-        const windowOpen = state?.sendWindowEnd !== undefined && state.sendWindowEnd > now;
-        const count = windowOpen ? (state?.sendCount ?? 0) : 0;
-        if (windowOpen && count >= maxCodeRequests) {
-          return { done: { ok: false, retryAt: state?.sendWindowEnd ?? now } };
-        }
-        // The window starts with its first send; reaching the maximum restarts the wait from now.
-        const reachesMax = count + 1 >= maxCodeRequests;
-        const windowEnd =
-          windowOpen && !reachesMax ? (state?.sendWindowEnd ?? now) : now + windowSeconds * 1000;
-        return {
-          update: {
-            set: { sendCount: count + 1, sendWindowEnd: windowEnd },
-            expect: { sendCount: state?.sendCount, sendWindowEnd: state?.sendWindowEnd },
-            notLocked: now,
-            zeroIsAbsent: true,
-          },
-          result: { ok: true, windowEnd },
-        };
-      }),
+      this.compareAndSet<SendReservation | { ok: false; lockedUntil: EpochMs }>(
+        appId,
+        userId,
+        (state) => {
+          if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+            return { done: { ok: false, lockedUntil: state.lockedUntil } };
+          }
+          const windowOpen = state?.sendWindowEnd !== undefined && state.sendWindowEnd > now;
+          const count = windowOpen ? (state?.sendCount ?? 0) : 0;
+          if (windowOpen && count >= maxCodeRequests) {
+            return { done: { ok: false, retryAt: state?.sendWindowEnd ?? now } };
+          }
+          // The window starts with its first send; reaching the maximum restarts the wait from now.
+          const reachesMax = count + 1 >= maxCodeRequests;
+          const windowEnd =
+            windowOpen && !reachesMax ? (state?.sendWindowEnd ?? now) : now + windowSeconds * 1000;
+          return {
+            update: {
+              set: { sendCount: count + 1, sendWindowEnd: windowEnd },
+              expect: { sendCount: state?.sendCount, sendWindowEnd: state?.sendWindowEnd },
+              notLocked: now,
+              zeroIsAbsent: true,
+            },
+            result: { ok: true, windowEnd },
+          };
+        },
+        observed,
+      ),
     );
   }
 
@@ -941,10 +947,12 @@ export class DynamoStore implements Store {
     appId: string,
     userId: string,
     decide: (state: UserState | undefined) => CasStep<T>,
+    observed?: { state: UserState | undefined },
   ): Promise<T> {
     const attempts = this.settings.maxCasAttempts ?? 50;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const state = await this.getUserState(appId, userId);
+      // The first round may decide on a state the caller read just before; a change since fails the write.
+      const state = attempt === 0 && observed ? observed.state : await this.getUserState(appId, userId);
       const step = decide(state);
       if ("done" in step) return step.done;
       try {

@@ -161,6 +161,8 @@ export interface Store {
     appId: string,
     userId: string,
     policy: { now: EpochMs; maxCodeRequests: number; windowSeconds: number },
+    /** The state the caller just read consistently: saves a read; a stale one only costs a retry. */
+    observed?: { state: UserState | undefined },
   ): Promise<SendReservation | { ok: false; lockedUntil: EpochMs }>;
   /** Gives back a reserved send that no provider accepted. */
   releaseSend(appId: string, userId: string, windowEnd: EpochMs): Promise<void>;

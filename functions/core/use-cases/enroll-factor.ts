@@ -74,6 +74,7 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
     locale: input.locale,
     supersedes: replaced.flatMap((f) => (f.activationChallengeId ? [f.activationChallengeId] : [])),
     ip: input.ip,
+    observed: { state },
   });
   const saved = { ...factor, activationChallengeId: issued.challenge.challengeId };
   await deps.store.putFactor(

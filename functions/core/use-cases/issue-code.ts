@@ -3,7 +3,7 @@ import { challengeCodeHash, generateNumericCode } from "../codes.ts";
 import { DomainError, ProviderError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError, withTimeout } from "../policy.ts";
-import type { Challenge, ChallengePurpose, CodeChannel, Deps, Factor } from "../ports.ts";
+import type { Challenge, ChallengePurpose, CodeChannel, Deps, Factor, UserState } from "../ports.ts";
 import { renderTemplate, templatesFor } from "../templates.ts";
 import type { AppContext } from "./app-config.ts";
 
@@ -36,17 +36,24 @@ export async function issueCode(
     ip?: string;
     /** The channel the policy wanted first; any other one that carries the code is a fallback. */
     preferredChannel?: CodeChannel;
+    /** The user's state as the caller just read it. */
+    observed?: { state: UserState | undefined };
   },
 ): Promise<IssuedCode> {
   const [first] = input.targets;
   if (!first) throw new DomainError("no_factor", "The user has no active factor to send a code to.");
   const { config, app } = ctx;
   const now = deps.clock.now();
-  const reservation = await deps.store.reserveSend(app.appId, input.userId, {
-    now,
-    maxCodeRequests: config.limits.maxCodeRequests,
-    windowSeconds: config.limits.requestTimeoutSeconds,
-  });
+  const reservation = await deps.store.reserveSend(
+    app.appId,
+    input.userId,
+    {
+      now,
+      maxCodeRequests: config.limits.maxCodeRequests,
+      windowSeconds: config.limits.requestTimeoutSeconds,
+    },
+    input.observed,
+  );
   const audit = { appId: app.appId, userId: input.userId, ip: input.ip };
   if (!reservation.ok) {
     const locked = "lockedUntil" in reservation;

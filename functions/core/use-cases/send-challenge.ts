@@ -44,6 +44,7 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
     locale: input.locale,
     ip: input.ip,
     preferredChannel: order[0],
+    observed: { state },
   });
   return {
     challengeId: challenge.challengeId,

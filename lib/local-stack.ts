@@ -126,7 +126,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const deps: HandlerDeps = {
       store: new DynamoStore(documents, { tableName: TABLE_NAME }),
-      audit: new DynamoAudit(documents, { tableName: TABLE_NAME }),
+      audit: new DynamoAudit(documents, {
+        tableName: TABLE_NAME,
+        onLost: (event, error) =>
+          (options.log ?? console.error)({
+            level: "error",
+            msg: "audit event not stored",
+            error: error instanceof Error ? error.name : "Error",
+            event,
+          }),
+      }),
       secrets,
       clock,
       email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),

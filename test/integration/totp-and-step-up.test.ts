@@ -272,7 +272,7 @@ describe("recovery code regeneration races", () => {
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 409]);
     const winner = replies.find((r) => r.status === 201);
-    const code = (winner?.body.recoveryCodes as string[])[0];
+    const code = ((winner?.body.recoveryCodes ?? []) as string[])[0];
     const used = await h.call("POST", "/v1/verifications", { body: { userId: "regen-race", code } });
     expect(used.status).toBe(200);
   });

@@ -167,13 +167,13 @@ describe("parallel sends", () => {
     await enrollEmail(h, "double-send");
     h.stack.clock.advance(901);
     const sends = await Promise.all(
-      Array.from({ length: 5 }, () =>
+      Array.from({ length: 3 }, () =>
         h.call("POST", "/v1/challenges", { body: { userId: "double-send", channel: "email" } }),
       ),
     );
     expect(sends.every((s) => s.status === 201)).toBe(true);
     const messages = await h.stack.outboxMessages("double-send@example.com");
-    const codes = messages.slice(0, 3).map((m) => /\b(\d{6})\b/.exec(m.body)?.[1] ?? "");
+    const codes = messages.slice(0, sends.length).map((m) => /\b(\d{6})\b/.exec(m.body)?.[1] ?? "");
     // each code matches only its own challenge; 6 of these 9 tries are wrong, under the limit of 10
     let approvals = 0;
     for (const sent of sends) {

@@ -50,7 +50,7 @@ function parseIfMatch(header: string | undefined): number | "*" {
 export const adminRoutes: RouteImpls = {
   "POST /v1/admin/apps": route({
     body: createAppBody,
-    run: async ({ body }, deps) => json(201, await createApp(deps, { name: body.name })),
+    run: async ({ body, actor }, deps) => json(201, await createApp(deps, { name: body.name, actor })),
   }),
   "GET /v1/admin/apps/{appId}/config": route({
     run: async ({ params }, deps) => {
@@ -60,9 +60,10 @@ export const adminRoutes: RouteImpls = {
   }),
   "PUT /v1/admin/apps/{appId}/config": route({
     body: configBody,
-    run: async ({ params, body, headers }, deps) => {
+    run: async ({ params, body, headers, actor }, deps) => {
       const { config, version } = await updateAppConfig(deps, {
         appId: idParam(params, "appId"),
+        actor,
         body,
         ifMatch: parseIfMatch(headers["if-match"]),
       });
@@ -77,8 +78,8 @@ export const adminRoutes: RouteImpls = {
   }),
   "PUT /v1/admin/secrets/{name}": route({
     body: secretBody,
-    run: async ({ params, body }, deps) => {
-      await putProviderSecret(deps, params.name ?? "", body);
+    run: async ({ params, body, actor }, deps) => {
+      await putProviderSecret(deps, params.name ?? "", body, actor);
       return noContent();
     },
   }),
@@ -98,11 +99,12 @@ export const adminRoutes: RouteImpls = {
     },
   }),
   "POST /v1/admin/apps/{appId}/api-keys": route({
-    run: async ({ params }, deps) => json(201, await createApiKey(deps, idParam(params, "appId"))),
+    run: async ({ params, actor }, deps) =>
+      json(201, await createApiKey(deps, idParam(params, "appId"), actor)),
   }),
   "DELETE /v1/admin/apps/{appId}/api-keys/{keyId}": route({
-    run: async ({ params }, deps) => {
-      await revokeApiKey(deps, idParam(params, "appId"), idParam(params, "keyId"));
+    run: async ({ params, actor }, deps) => {
+      await revokeApiKey(deps, idParam(params, "appId"), idParam(params, "keyId"), actor);
       return noContent();
     },
   }),
@@ -117,14 +119,14 @@ export const adminRoutes: RouteImpls = {
     },
   }),
   "POST /v1/admin/apps/{appId}/users/{userId}/unlock": route({
-    run: async ({ params }, deps) => {
-      await unlockUser(deps, idParam(params, "appId"), userIdParam(params));
+    run: async ({ params, actor }, deps) => {
+      await unlockUser(deps, idParam(params, "appId"), userIdParam(params), actor);
       return noContent();
     },
   }),
   "POST /v1/admin/apps/{appId}/sessions/revoke-all": route({
-    run: async ({ params }, deps) => {
-      await revokeAllSessions(deps, idParam(params, "appId"));
+    run: async ({ params, actor }, deps) => {
+      await revokeAllSessions(deps, idParam(params, "appId"), actor);
       return noContent();
     },
   }),

@@ -103,5 +103,6 @@ function toEvent(item: Record<string, unknown>): AuditEvent {
     ...optional("destination"),
     ...optional("ip"),
     ...optional("target"),
+    ...optional("actor"),
   };
 }

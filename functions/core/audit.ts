@@ -1,11 +1,6 @@
 import { DomainError } from "./errors.ts";
 import type { AuditEvent, Deps } from "./ports.ts";
 
-/** Where a request came from, for the audit trail. */
-export interface RequestMeta {
-  ip?: string;
-}
-
 export const recordAudit = (
   deps: Pick<Deps, "audit" | "clock">,
   event: Omit<AuditEvent, "at">,

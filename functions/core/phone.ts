@@ -1,4 +1,4 @@
-import { type CountryCode, getCountryCallingCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { AppConfig } from "./config.ts";
 import { DomainError } from "./errors.ts";
 import { maskPhone } from "./mask.ts";
@@ -38,5 +38,3 @@ export function parsePhone(input: string, config: AppConfig): ParsedPhone {
 }
 
 export const countryOf = (e164: string): string | undefined => parsePhoneNumberFromString(e164)?.country;
-
-export const callingCodeOf = (country: CountryCode): string => getCountryCallingCode(country);

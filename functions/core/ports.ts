@@ -359,6 +359,8 @@ export interface AuditEvent {
   ip?: string;
   /** What the event is about besides the user: a secret's name, an API key's id. */
   target?: string;
+  /** Who did it, for admin actions: the IAM principal (cloud) or `local-admin`. */
+  actor?: string;
 }
 
 export interface AuditPage {

@@ -20,6 +20,8 @@ export interface RouteRequest<B> {
   requestId: string;
   /** The caller's address as API Gateway saw it, for the audit trail. */
   ip: string | undefined;
+  /** On admin routes: who is acting (the IAM principal, or `local-admin`), for the audit trail. */
+  actor: string | undefined;
 }
 
 export interface RouteImpl<B = unknown> {
@@ -83,6 +85,7 @@ export function createHandler(fn: FunctionName, impls: RouteImpls, getDeps: () =
         body,
         requestId: event.requestContext?.requestId ?? context.awsRequestId,
         ip: event.requestContext?.http?.sourceIp,
+        actor: found.route.auth === "admin" ? adminActor(event, deps) : undefined,
       },
       deps,
     );
@@ -104,6 +107,13 @@ function resolveRoute(
   if (match.kind === "found") return match;
   if (match.kind === "method_not_allowed") return { allow: match.allow };
   throw new DomainError("not_found", "No such route.");
+}
+
+function adminActor(event: Event, deps: HandlerDeps): string | undefined {
+  if (deps.adminAuth.kind === "token") return "local-admin";
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string; callerId?: string } } })
+    .authorizer?.iam;
+  return iam?.userArn ?? iam?.callerId;
 }
 
 function lowerCaseHeaders(headers: Event["headers"] | undefined): Record<string, string | undefined> {

@@ -1,7 +1,9 @@
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operationDocs } from "#http/openapi";
+import { buildEvent } from "#lib/local-server";
 import { LOCAL_AWS } from "#lib/local-services";
 import { TABLE_NAME } from "#lib/local-stack";
 import { routes } from "#lib/routes";
@@ -283,5 +285,36 @@ describe("the OpenAPI contract", () => {
       "503",
     ]);
     expect(JSON.stringify(challenges?.requestBody)).toContain('"userId"');
+  });
+});
+
+describe("admin identity", () => {
+  it("records who acted: local-admin locally, the IAM principal behind API Gateway's IAM authorizer", async () => {
+    await enrollEmail(h, "acted-on");
+    await h.call("POST", "/v1/admin/apps/default/users/acted-on/unlock", { auth: "admin" });
+    const realAuth = h.stack.deps.adminAuth;
+    h.stack.deps.adminAuth = { kind: "iam" };
+    try {
+      const event = buildEvent({ method: "POST", path: "/v1/admin/apps/default/sessions/revoke-all" });
+      const unsigned = (await h.stack.handlers["admin-config"](event, {} as Context)) as {
+        statusCode: number;
+      };
+      expect(unsigned.statusCode).toBe(401);
+      (event.requestContext as unknown as Record<string, unknown>).authorizer = {
+        iam: { userArn: "arn:aws:iam::123456789012:user/ops", callerId: "AIDAEXAMPLE" },
+      };
+      const signed = (await h.stack.handlers["admin-config"](event, {} as Context)) as { statusCode: number };
+      expect(signed.statusCode).toBe(204);
+    } finally {
+      h.stack.deps.adminAuth = realAuth;
+    }
+    const events = (await h.call("GET", "/v1/admin/apps/default/audit?limit=20", { auth: "admin" })).body
+      .events as { type: string; actor?: string; userId?: string }[];
+    expect(events.find((e) => e.type === "sessions.revoked")?.actor).toBe(
+      "arn:aws:iam::123456789012:user/ops",
+    );
+    expect(events.find((e) => e.type === "user.unlocked" && e.userId === "acted-on")?.actor).toBe(
+      "local-admin",
+    );
   });
 });

@@ -2,7 +2,14 @@ import { recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { lockedUntil } from "../policy.ts";
-import type { AppRecord, AuditPage, Deps, EpochMs, FactorType } from "../ports.ts";
+import {
+  type AppRecord,
+  type AuditPage,
+  type Deps,
+  type EpochMs,
+  type FactorType,
+  SERVICE_AUDIT_APP_ID,
+} from "../ports.ts";
 import { apiKeyHash, newApiKey } from "../sessions.ts";
 import { loadAppContext } from "./app-config.ts";
 
@@ -20,21 +27,27 @@ async function requireApp(deps: Pick<Deps, "store">, appId: string): Promise<App
 export async function createApiKey(
   deps: AdminDeps,
   appId: string,
+  actor?: string,
 ): Promise<{ apiKey: string; keyId: string }> {
   await requireApp(deps, appId);
   const apiKey = newApiKey();
   const keyId = newId("key");
   await deps.store.putApiKey({ keyHash: apiKeyHash(apiKey), keyId, appId, createdAt: deps.clock.now() });
-  await recordAudit(deps, { appId, type: "apikey.created", outcome: "created", target: keyId });
+  await recordAudit(deps, { appId, type: "apikey.created", outcome: "created", target: keyId, actor });
   return { apiKey, keyId };
 }
 
-export async function revokeApiKey(deps: AdminDeps, appId: string, keyId: string): Promise<void> {
+export async function revokeApiKey(
+  deps: AdminDeps,
+  appId: string,
+  keyId: string,
+  actor?: string,
+): Promise<void> {
   await requireApp(deps, appId);
   if (!(await deps.store.revokeApiKey(appId, keyId, deps.clock.now()))) {
     throw new DomainError("not_found", `App ${appId} has no key ${keyId}.`);
   }
-  await recordAudit(deps, { appId, type: "apikey.revoked", outcome: "revoked", target: keyId });
+  await recordAudit(deps, { appId, type: "apikey.revoked", outcome: "revoked", target: keyId, actor });
 }
 
 export interface UserAdminView {
@@ -74,17 +87,22 @@ export async function getUser(
   };
 }
 
-export async function unlockUser(deps: AdminDeps, appId: string, userId: string): Promise<void> {
+export async function unlockUser(
+  deps: AdminDeps,
+  appId: string,
+  userId: string,
+  actor?: string,
+): Promise<void> {
   await requireApp(deps, appId);
   await deps.store.unlockUser(appId, userId);
-  await recordAudit(deps, { appId, userId, type: "user.unlocked", outcome: "unlocked" });
+  await recordAudit(deps, { appId, userId, type: "user.unlocked", outcome: "unlocked", actor });
 }
 
 /** "Force all users to log in again": every session issued until now stops validating. */
-export async function revokeAllSessions(deps: AdminDeps, appId: string): Promise<void> {
+export async function revokeAllSessions(deps: AdminDeps, appId: string, actor?: string): Promise<void> {
   await requireApp(deps, appId);
   await deps.store.revokeAppSessions(appId, deps.clock.now());
-  await recordAudit(deps, { appId, type: "sessions.revoked", outcome: "all" });
+  await recordAudit(deps, { appId, type: "sessions.revoked", outcome: "all", actor });
 }
 
 export async function listAudit(
@@ -92,6 +110,6 @@ export async function listAudit(
   appId: string,
   query: { userId?: string; limit: number; cursor?: string },
 ): Promise<AuditPage> {
-  if (appId !== "_service") await loadAppContext(deps, appId);
+  if (appId !== SERVICE_AUDIT_APP_ID) await loadAppContext(deps, appId);
   return deps.audit.list(appId, query);
 }

@@ -39,7 +39,7 @@ export async function getAppConfig(deps: Pick<Deps, "store">, appId: string): Pr
  */
 export async function updateAppConfig(
   deps: Pick<Deps, "store" | "audit" | "clock">,
-  input: { appId: string; body: unknown; ifMatch: number | "*" },
+  input: { appId: string; body: unknown; ifMatch: number | "*"; actor?: string },
 ): Promise<AppContext> {
   const current = await loadAppContext(deps, input.appId);
   if (input.ifMatch !== "*" && input.ifMatch !== current.version) {
@@ -61,7 +61,12 @@ export async function updateAppConfig(
   };
   const result = await deps.store.putConfig(input.appId, config, current.version);
   if (result === "conflict") throw versionConflict();
-  await recordAudit(deps, { appId: input.appId, type: "config.updated", outcome: `version ${nextVersion}` });
+  await recordAudit(deps, {
+    appId: input.appId,
+    type: "config.updated",
+    outcome: `version ${nextVersion}`,
+    actor: input.actor,
+  });
   return { app: current.app, config, version: nextVersion };
 }
 

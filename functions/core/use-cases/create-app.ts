@@ -14,7 +14,7 @@ export interface CreatedApp {
 /** Creates an app with the default policy and its first API key; the key is returned once, stored hashed. */
 export async function createApp(
   deps: Pick<Deps, "store" | "clock" | "audit">,
-  input: { name: string; appId?: string },
+  input: { name: string; appId?: string; actor?: string },
 ): Promise<CreatedApp> {
   const appId = input.appId ?? newId("app");
   if (input.appId !== undefined && (await deps.store.getApp(appId))) {
@@ -30,8 +30,14 @@ export async function createApp(
     createdAt: now,
   });
   await Promise.all([
-    recordAudit(deps, { appId, type: "app.created", outcome: "created" }),
-    recordAudit(deps, { appId, type: "apikey.created", outcome: "created", target: keyId }),
+    recordAudit(deps, { appId, type: "app.created", outcome: "created", actor: input.actor }),
+    recordAudit(deps, {
+      appId,
+      type: "apikey.created",
+      outcome: "created",
+      target: keyId,
+      actor: input.actor,
+    }),
   ]);
   return { appId, apiKey, keyId };
 }

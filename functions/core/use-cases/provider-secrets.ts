@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { recordAudit } from "../audit.ts";
 import { issuesToFieldErrors } from "../config.ts";
-import { DomainError, invalidRequest } from "../errors.ts";
+import { invalidRequest } from "../errors.ts";
 import { type Deps, SERVICE_AUDIT_APP_ID, type SecretInfo } from "../ports.ts";
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number");
@@ -42,6 +42,7 @@ export async function putProviderSecret(
   deps: Pick<Deps, "secrets" | "audit" | "clock">,
   name: string,
   body: unknown,
+  actor?: string,
 ): Promise<void> {
   if (!SECRET_NAME.test(name))
     throw invalidRequest([{ path: "name", message: "1-128 of A-Z a-z 0-9 / _ + = . @ -" }]);
@@ -61,6 +62,7 @@ export async function putProviderSecret(
     appId: SERVICE_AUDIT_APP_ID,
     type: "secret.updated",
     outcome: "updated",
+    actor,
     target: name,
   });
 }
@@ -68,6 +70,3 @@ export async function putProviderSecret(
 export async function listProviderSecrets(deps: Pick<Deps, "secrets">): Promise<SecretInfo[]> {
   return deps.secrets.listProviderSecrets(KNOWN_SECRETS);
 }
-
-export const secretNotFound = (name: string): DomainError =>
-  new DomainError("not_found", `No secret ${name}.`);

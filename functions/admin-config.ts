@@ -13,6 +13,7 @@ import { createApp } from "#core/use-cases/create-app";
 import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
 import { sendTestMessage } from "#core/use-cases/test-message";
 import { cloudDeps } from "#http/cloud-deps";
+import { allProviders } from "#http/cloud-providers";
 import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
 import { openApiDocument } from "#http/openapi";
@@ -145,4 +146,8 @@ export const adminRoutes: RouteImpls = {
   "GET /healthz": route({ run: async () => json(200, { ok: true }) }),
 };
 
-export const handler = createHandler("admin-config", adminRoutes, once(cloudDeps));
+export const handler = createHandler(
+  "admin-config",
+  adminRoutes,
+  once(() => cloudDeps(allProviders)),
+);

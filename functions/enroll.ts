@@ -4,6 +4,7 @@ import { enrollFactor } from "#core/use-cases/enroll-factor";
 import { listFactors } from "#core/use-cases/list-factors";
 import { disableMfa, regenerateRecoveryCodes, removeFactor } from "#core/use-cases/manage-mfa";
 import { cloudDeps } from "#http/cloud-deps";
+import { allProviders } from "#http/cloud-providers";
 import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
 import { activateBody, enrollBody, idParam, iso, isoOrNull, userIdParam } from "#http/schemas";
@@ -86,4 +87,8 @@ export const enrollRoutes: RouteImpls = {
   }),
 };
 
-export const handler = createHandler("enroll", enrollRoutes, once(cloudDeps));
+export const handler = createHandler(
+  "enroll",
+  enrollRoutes,
+  once(() => cloudDeps(allProviders)),
+);

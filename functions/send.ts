@@ -1,5 +1,6 @@
 import { sendChallenge } from "#core/use-cases/send-challenge";
 import { cloudDeps } from "#http/cloud-deps";
+import { allProviders } from "#http/cloud-providers";
 import { once } from "#http/deps";
 import { createHandler, json, type RouteImpls, route } from "#http/handler";
 import { challengeBody, iso } from "#http/schemas";
@@ -14,4 +15,8 @@ export const sendRoutes: RouteImpls = {
   }),
 };
 
-export const handler = createHandler("send", sendRoutes, once(cloudDeps));
+export const handler = createHandler(
+  "send",
+  sendRoutes,
+  once(() => cloudDeps(allProviders)),
+);

@@ -1,3 +1,4 @@
+import { SinchVerification } from "#adapters/sinch-verification";
 import { revokeUserSessions } from "#core/use-cases/manage-mfa";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";
@@ -29,4 +30,14 @@ export const verifyRoutes: RouteImpls = {
   }),
 };
 
-export const handler = createHandler("verify", verifyRoutes, once(cloudDeps));
+// Verifying sends nothing: only Sinch, which checks the codes it sent itself. No SES, no Twilio in this bundle.
+export const handler = createHandler(
+  "verify",
+  verifyRoutes,
+  once(() =>
+    cloudDeps((secrets) => {
+      const sinch = new SinchVerification({ secrets });
+      return { smsVerification: () => sinch };
+    }),
+  ),
+);

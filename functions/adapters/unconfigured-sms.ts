@@ -1,25 +1,27 @@
 import { ProviderError } from "#core/errors";
-import type { Delivery, SmsProvider, VerificationProvider } from "#core/ports";
+import type { Delivery, EmailProvider, SmsProvider, VerificationProvider } from "#core/ports";
 
-/** Where no SMS provider can run (e.g. `sms.provider: local` in the cloud): every send is refused, so fallback applies. */
-export class UnconfiguredSms implements SmsProvider, VerificationProvider {
+/**
+ * A channel this function or deployment cannot use (e.g. `sms.provider: local` in the cloud,
+ * or email in the verify function, which sends nothing): every send is refused, so fallback applies.
+ */
+export class UnconfiguredSms implements SmsProvider, VerificationProvider, EmailProvider {
   async sendSms(): Promise<Delivery> {
-    throw refusal();
+    throw refusal("sms");
+  }
+
+  async sendEmail(): Promise<Delivery> {
+    throw refusal("email");
   }
 
   async start(): Promise<never> {
-    throw refusal();
+    throw refusal("sms");
   }
 
   async report(): Promise<never> {
-    throw refusal();
+    throw refusal("sms");
   }
 }
 
-const refusal = (): ProviderError =>
-  new ProviderError(
-    "sms",
-    "not_configured",
-    "no SMS provider is configured for this deployment",
-    "not_configured",
-  );
+const refusal = (channel: string): ProviderError =>
+  new ProviderError(channel, "not_configured", `no ${channel} provider is configured here`, "not_configured");

@@ -1,17 +1,19 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { MetricsAudit } from "#adapters/metrics-audit";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
-import { SesEmail } from "#adapters/ses-email";
-import { SinchVerification } from "#adapters/sinch-verification";
-import { TwilioSms } from "#adapters/twilio-sms";
 import { UnconfiguredSms } from "#adapters/unconfigured-sms";
+import type { Deps, Secrets } from "#core/ports";
 import type { HandlerDeps } from "./deps.ts";
+
+/** The delivery providers a function uses; each entry point names only those, so its bundle holds no others. */
+export type Providers = Partial<Pick<Deps, "email" | "sms" | "smsVerification">>;
+
+export const cloudRequestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
 
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : "Error");
 
@@ -21,9 +23,12 @@ const required = (name: string): string => {
   return value;
 };
 
-/** The Lambda's dependencies, from the environment the stack sets: names of things, never secret values. */
-export async function cloudDeps(): Promise<HandlerDeps> {
-  const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+/**
+ * The Lambda's dependencies, from the environment the stack sets: names of things, never
+ * secret values. Providers the function does not pass refuse (so a fallback applies).
+ */
+export async function cloudDeps(providers: (secrets: Secrets) => Providers): Promise<HandlerDeps> {
+  const requestHandler = cloudRequestHandler;
   const dynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler });
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const tableName = required("OTP_TABLE_NAME");
@@ -51,17 +56,15 @@ export async function cloudDeps(): Promise<HandlerDeps> {
     },
     namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
-  const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler }));
-  const twilio = new TwilioSms({ secrets, apiBaseUrl: process.env.OTP_TWILIO_API_URL });
-  const sinch = new SinchVerification({ secrets });
   const unconfigured = new UnconfiguredSms();
+  const chosen = providers(secrets);
   return {
     store,
     secrets,
     clock: { now: () => Date.now() },
-    email: () => email,
-    sms: (config) => (config.sms.provider === "twilio" ? twilio : unconfigured),
-    smsVerification: () => sinch,
+    email: chosen.email ?? (() => unconfigured),
+    sms: chosen.sms ?? (() => unconfigured),
+    smsVerification: chosen.smsVerification ?? (() => unconfigured),
     audit,
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),

@@ -1,0 +1,20 @@
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SesEmail } from "#adapters/ses-email";
+import { SinchVerification } from "#adapters/sinch-verification";
+import { TwilioSms } from "#adapters/twilio-sms";
+import { UnconfiguredSms } from "#adapters/unconfigured-sms";
+import type { Secrets } from "#core/ports";
+import { cloudRequestHandler, type Providers } from "./cloud-deps.ts";
+
+/** Every provider: for the functions that send codes or test messages (send, enroll, admin-config). */
+export function allProviders(secrets: Secrets): Providers {
+  const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler }));
+  const twilio = new TwilioSms({ secrets, apiBaseUrl: process.env.OTP_TWILIO_API_URL });
+  const sinch = new SinchVerification({ secrets });
+  const unconfigured = new UnconfiguredSms();
+  return {
+    email: () => email,
+    sms: (config) => (config.sms.provider === "twilio" ? twilio : unconfigured),
+    smsVerification: () => sinch,
+  };
+}

@@ -203,6 +203,14 @@ describe("audit log", () => {
     for (const type of ["app.created", "apikey.created", "sessions.revoked", "user.unlocked"])
       expect(types).toContain(type);
 
+    await h.call("POST", "/v1/challenges", { body: { userId: "nobody-here" } });
+    const noFactor = await h.call("GET", "/v1/admin/apps/default/audit?userId=nobody-here", {
+      auth: "admin",
+    });
+    expect(noFactor.body.events).toEqual([
+      expect.objectContaining({ type: "challenge.sent", outcome: "no_factor", channel: "sms" }),
+    ]);
+
     const bad = await h.call("GET", "/v1/admin/apps/default/audit?cursor=bm9wZQ", { auth: "admin" });
     expect(bad.status).toBe(400);
     expect((await h.call("GET", "/v1/admin/apps/default/audit?limit=0", { auth: "admin" })).status).toBe(400);

@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
 import { assertNotLocked, channelOrder } from "../policy.ts";
 import type { ChallengePurpose, CodeChannel, Deps, EpochMs } from "../ports.ts";
@@ -35,6 +36,8 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
     return factor ? [{ channel, factor }] : [];
   });
   if (targets.length === 0) {
+    const event = { appId: input.appId, userId: input.userId, ip: input.ip, channel: order[0] };
+    await recordAudit(deps, { ...event, type: "challenge.sent", outcome: "no_factor" });
     throw new DomainError("no_factor", `The user has no active ${order.join(" or ")} factor.`);
   }
   const { challenge, fallbackUsed } = await issueCode(deps, ctx, {

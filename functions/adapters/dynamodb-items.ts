@@ -79,7 +79,7 @@ export function toUserState(appId: string, userId: string, item: Item | undefine
     lastUsed,
     lastTotpAt: num(item.lastTotpAt),
     lastAttemptAt: num(item.lastAttemptAt),
-    recoverySetAt: num(item.recoverySetAt),
+    recoverySetId: str(item.recoverySetId),
   };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
@@ -346,7 +347,9 @@ export class DynamoStore implements Store {
               ...(turnsOn ? { lastVerifiedAt: now } : {}),
               [activeAttr(type)]: factorId,
               [lastUsedAttr(factorId)]: now,
-              ...(turnsOn ? { recoveryCodes: new Set(details.recoveryCodeHashes), recoverySetAt: now } : {}),
+              ...(turnsOn
+                ? { recoveryCodes: new Set(details.recoveryCodeHashes), recoverySetId: randomUUID() }
+                : {}),
               ...(details.totpAt === undefined ? {} : { lastTotpAt: details.totpAt }),
             },
             expect: { enabled: state?.enabled === true ? true : undefined, [activeAttr(type)]: undefined },
@@ -773,7 +776,7 @@ export class DynamoStore implements Store {
         const remove = [activeAttr(type), lastUsedAttr(factorId)];
         // The last factor gone, MFA is off: recovery codes must not outlive it.
         if (!othersActive) {
-          remove.push("enabled", "recoveryCodes", "usedRecoveryCodes", "recoverySetAt", "lastTotpAt");
+          remove.push("enabled", "recoveryCodes", "usedRecoveryCodes", "recoverySetId", "lastTotpAt");
         }
         return { update: { set: {}, remove, expect: { [activeAttr(type)]: factorId } }, result: undefined };
       });
@@ -795,23 +798,24 @@ export class DynamoStore implements Store {
     userId: string,
     hashes: readonly string[],
     now: EpochMs,
-    previousSetAt: EpochMs | undefined,
+    previousSetId: string | undefined,
   ): Promise<"replaced" | "mfa_off" | "conflict" | { lockedUntil: EpochMs }> {
     return this.call("replaceRecoveryCodes", async () => {
       const sameSet =
-        previousSetAt === undefined ? "attribute_not_exists(recoverySetAt)" : "recoverySetAt = :previous";
+        previousSetId === undefined ? "attribute_not_exists(recoverySetId)" : "recoverySetId = :previous";
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.table,
             Key: keys.state(appId, userId),
-            UpdateExpression: "SET recoveryCodes = :set, recoverySetAt = :now REMOVE usedRecoveryCodes",
+            UpdateExpression: "SET recoveryCodes = :set, recoverySetId = :setId REMOVE usedRecoveryCodes",
             ConditionExpression: `enabled = :true AND ${NOT_LOCKED} AND ${sameSet}`,
             ExpressionAttributeValues: {
               ":set": new Set(hashes),
               ":true": true,
               ":now": now,
-              ...(previousSetAt === undefined ? {} : { ":previous": previousSetAt }),
+              ":setId": randomUUID(),
+              ...(previousSetId === undefined ? {} : { ":previous": previousSetId }),
             },
           }),
         );
@@ -836,7 +840,7 @@ export class DynamoStore implements Store {
         "enabled",
         "recoveryCodes",
         "usedRecoveryCodes",
-        "recoverySetAt",
+        "recoverySetId",
         "lastTotpAt",
         "active_sms",
         "active_email",

@@ -72,7 +72,8 @@ export interface UserState {
   lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
   /** When the current recovery code set was issued. */
-  recoverySetAt?: EpochMs;
+  /** Changes with every new set of recovery codes. */
+  recoverySetId?: string;
 }
 
 export interface Challenge {
@@ -240,8 +241,8 @@ export interface Store {
     userId: string,
     hashes: readonly string[],
     now: EpochMs,
-    /** `recoverySetAt` as read: a parallel regeneration makes this one a `conflict`, never a silent loss. */
-    previousSetAt: EpochMs | undefined,
+    /** `recoverySetId` as read: a parallel regeneration makes this one a `conflict`, never a silent loss. */
+    previousSetId: string | undefined,
   ): Promise<"replaced" | "mfa_off" | "conflict" | { lockedUntil: EpochMs }>;
   /** Removes every factor and recovery code, kills pending challenges and revokes sessions. */
   disableMfa(appId: string, userId: string, now: EpochMs): Promise<void>;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AppConfig } from "#core/config";
 import { StoreUnavailable } from "#core/errors";
 import type {
@@ -39,7 +40,7 @@ export interface StateItem {
   lastTotpAt?: number;
   lastAttemptAt?: EpochMs;
   usedRecoveryCodes?: Set<string>;
-  recoverySetAt?: EpochMs;
+  recoverySetId?: string;
   /** Per purpose, the newest delivered challenge (DynamoStore: `current_<purpose>` and its `_at`). */
   currentChallenges?: Partial<Record<ChallengePurpose, { challengeId: string; createdAt: EpochMs }>>;
 }
@@ -206,7 +207,7 @@ export class MemoryStore implements Store {
       lastUsed: { ...item.lastUsed },
       lastTotpAt: item.lastTotpAt,
       lastAttemptAt: item.lastAttemptAt,
-      recoverySetAt: item.recoverySetAt,
+      recoverySetId: item.recoverySetId,
     };
   }
 
@@ -361,7 +362,7 @@ export class MemoryStore implements Store {
       // DynamoDB refuses an empty set: DynamoStore would fail this write.
       if (details.recoveryCodeHashes.length === 0) throw new StoreUnavailable("activateFactor");
       state.recoveryCodes = new Set(details.recoveryCodeHashes);
-      state.recoverySetAt = now;
+      state.recoverySetId = randomUUID();
     }
     if (details.totpAt !== undefined) state.lastTotpAt = details.totpAt;
 
@@ -606,7 +607,7 @@ export class MemoryStore implements Store {
         delete state.enabled;
         delete state.recoveryCodes;
         delete state.usedRecoveryCodes;
-        delete state.recoverySetAt;
+        delete state.recoverySetId;
         delete state.lastTotpAt;
       }
     }
@@ -623,18 +624,18 @@ export class MemoryStore implements Store {
     userId: string,
     hashes: readonly string[],
     now: EpochMs,
-    previousSetAt: EpochMs | undefined,
+    previousSetId: string | undefined,
   ): Promise<"replaced" | "mfa_off" | "conflict" | { lockedUntil: EpochMs }> {
     await this.enter("replaceRecoveryCodes");
     const state = this.stateItem(appId, userId);
     if (state?.lockedUntil !== undefined && state.lockedUntil > now)
       return { lockedUntil: state.lockedUntil };
     if (state?.enabled !== true) return "mfa_off";
-    if (state.recoverySetAt !== previousSetAt) return "conflict";
+    if (state.recoverySetId !== previousSetId) return "conflict";
     // DynamoDB refuses an empty set: DynamoStore would fail this write.
     if (hashes.length === 0) throw new StoreUnavailable("replaceRecoveryCodes");
     state.recoveryCodes = new Set(hashes);
-    state.recoverySetAt = now;
+    state.recoverySetId = randomUUID();
     delete state.usedRecoveryCodes;
     return "replaced";
   }
@@ -646,7 +647,7 @@ export class MemoryStore implements Store {
     delete state.enabled;
     delete state.recoveryCodes;
     delete state.usedRecoveryCodes;
-    delete state.recoverySetAt;
+    delete state.recoverySetId;
     delete state.lastTotpAt;
     state.activeFactors = {};
     state.lastUsed = {};

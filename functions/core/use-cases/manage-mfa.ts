@@ -51,7 +51,7 @@ export async function regenerateRecoveryCodes(deps: Deps, input: UserRef): Promi
     input.userId,
     codes.map((code) => recoveryCodeHash(pepper, input.appId, input.userId, code)),
     now,
-    state.recoverySetAt,
+    state.recoverySetId,
   );
   if (result === "conflict") {
     throw new DomainError("conflict", "The recovery codes were just replaced by another request; use those.");

@@ -149,5 +149,5 @@ export const adminRoutes: RouteImpls = {
 export const handler = createHandler(
   "admin-config",
   adminRoutes,
-  once(() => cloudDeps(allProviders)),
+  once(() => cloudDeps(allProviders, { appCacheMs: 0 })),
 );

@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { AppConfig } from "#core/config";
 import { StoreUnavailable } from "#core/errors";
+import { PENDING_FACTOR_TTL_SECONDS } from "#core/policy";
 import type {
   ActivationOutcome,
   ApiKeyRecord,
@@ -61,7 +62,6 @@ export interface DynamoStoreSettings {
 const NOT_LOCKED = "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now)";
 /** Longer than any request can run (Lambda timeouts are at most 15 s): older reserved attempts are abandoned. */
 const IN_FLIGHT_MS = 30_000;
-const PENDING_FACTOR_TTL_S = 86_400;
 
 class CasConflict extends Error {}
 
@@ -302,7 +302,7 @@ export class DynamoStore implements Store {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...fromFactor(factor), ttl: ttlAt(factor.createdAt) + PENDING_FACTOR_TTL_S },
+          Item: { ...fromFactor(factor), ttl: ttlAt(factor.createdAt) + PENDING_FACTOR_TTL_SECONDS },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -616,10 +616,15 @@ export class DynamoStore implements Store {
     if (attempt < maxVerifyAttempts) return { locked: false, failedAttempts: attempt };
     return this.call("failAttempt", async () => {
       const lockedUntil = now + lockoutSeconds * 1000;
-      if (await this.lock(appId, userId, now, lockedUntil))
+      // Lock on what is stored, not on the number reserved earlier: a success in between reset the count.
+      if (await this.lock(appId, userId, now, lockedUntil, { attempts: maxVerifyAttempts })) {
         return { locked: true, lockedUntil, justLocked: true };
+      }
       const state = await this.getUserState(appId, userId);
-      return { locked: true, lockedUntil: state?.lockedUntil ?? lockedUntil };
+      if (state?.lockedUntil !== undefined && state.lockedUntil > now) {
+        return { locked: true, lockedUntil: state.lockedUntil };
+      }
+      return { locked: false, failedAttempts: Math.min(state?.failedAttempts ?? 0, maxVerifyAttempts - 1) };
     });
   }
 
@@ -629,7 +634,7 @@ export class DynamoStore implements Store {
     userId: string,
     now: EpochMs,
     lockedUntil: EpochMs,
-    onlyIf?: { attempts: number; lastAttemptAt: EpochMs },
+    onlyIf?: { attempts: number; lastAttemptAt?: EpochMs },
   ): Promise<boolean> {
     try {
       await this.db.send(
@@ -637,15 +642,19 @@ export class DynamoStore implements Store {
           TableName: this.table,
           Key: keys.state(appId, userId),
           UpdateExpression: "SET lockedUntil = :until, failedAttempts = :zero",
-          ConditionExpression:
-            onlyIf === undefined
-              ? NOT_LOCKED
-              : `${NOT_LOCKED} AND failedAttempts >= :max AND (attribute_not_exists(lastAttemptAt) OR lastAttemptAt = :seen)`,
+          ConditionExpression: [
+            NOT_LOCKED,
+            ...(onlyIf ? ["failedAttempts >= :max"] : []),
+            ...(onlyIf?.lastAttemptAt !== undefined
+              ? ["(attribute_not_exists(lastAttemptAt) OR lastAttemptAt = :seen)"]
+              : []),
+          ].join(" AND "),
           ExpressionAttributeValues: {
             ":until": lockedUntil,
             ":zero": 0,
             ":now": now,
-            ...(onlyIf === undefined ? {} : { ":max": onlyIf.attempts, ":seen": onlyIf.lastAttemptAt }),
+            ...(onlyIf ? { ":max": onlyIf.attempts } : {}),
+            ...(onlyIf?.lastAttemptAt !== undefined ? { ":seen": onlyIf.lastAttemptAt } : {}),
           },
         }),
       );
@@ -774,11 +783,12 @@ export class DynamoStore implements Store {
         if (state?.activeFactors[type] !== factorId) return { done: undefined };
         const othersActive = Object.entries(state.activeFactors).some(([t, id]) => t !== type && id);
         const remove = [activeAttr(type), lastUsedAttr(factorId)];
-        // The last factor gone, MFA is off: recovery codes must not outlive it.
+        // The last factor gone, MFA is off, as with DELETE /mfa: recovery codes and sessions end too.
         if (!othersActive) {
           remove.push("enabled", "recoveryCodes", "usedRecoveryCodes", "recoverySetId", "lastTotpAt");
         }
-        return { update: { set: {}, remove, expect: { [activeAttr(type)]: factorId } }, result: undefined };
+        const set = othersActive ? {} : { sessionsNotBefore: now };
+        return { update: { set, remove, expect: { [activeAttr(type)]: factorId } }, result: undefined };
       });
       await this.db.send(
         new DeleteCommand({ TableName: this.table, Key: keys.factor(appId, userId, factorId) }),

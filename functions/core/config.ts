@@ -8,6 +8,9 @@ export const userIdSchema = z
   .max(128)
   .regex(/^[A-Za-z0-9._@+-]+$/, "1-128 characters of A-Z a-z 0-9 . _ @ + -");
 
+/** Text that ends up in URIs and emails: a lone UTF-16 surrogate would break them, so it is refused here. */
+export const wellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
+
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number such as +14155550100");
 const countryCode = z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as US");
 const dialingCode = z.string().regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +1 or +91");
@@ -74,7 +77,7 @@ export const appConfigSchema = z.strictObject({
   stepUpSeconds: int(30, 3600).default(300),
   totp: z
     .strictObject({
-      issuer: z.string().min(1).max(100).optional(),
+      issuer: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").optional(),
       digits: z.union([z.literal(6), z.literal(8)]).default(6),
       periodSeconds: z.union([z.literal(30), z.literal(60)]).default(30),
       algorithm: z.enum(["SHA1", "SHA256", "SHA512"]).default("SHA1"),
@@ -121,7 +124,7 @@ export const appConfigSchema = z.strictObject({
     .strictObject({
       provider: z.enum(["ses", "local"]).default("ses"),
       fromAddress: z.email().max(254).default("no-reply@example.com"),
-      fromName: z.string().min(1).max(100).default("Example"),
+      fromName: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").default("Example"),
       configurationSet: z.string().min(1).max(64).nullable().default(null),
     })
     .prefault({}),

@@ -4,6 +4,9 @@ import type { CodeChannel, EpochMs, UserState } from "./ports.ts";
 
 export const PROVIDER_TIMEOUT_MS = 5_000;
 
+/** A factor not activated within a day is gone (TTL cleans it up; reads check it themselves). */
+export const PENDING_FACTOR_TTL_SECONDS = 86_400;
+
 export const lockedUntil = (state: UserState | undefined, now: EpochMs): EpochMs | undefined =>
   state?.lockedUntil !== undefined && state.lockedUntil > now ? state.lockedUntil : undefined;
 

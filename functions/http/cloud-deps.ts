@@ -27,12 +27,20 @@ const required = (name: string): string => {
  * The Lambda's dependencies, from the environment the stack sets: names of things, never
  * secret values. Providers the function does not pass refuse (so a fallback applies).
  */
-export async function cloudDeps(providers: (secrets: Secrets) => Providers): Promise<HandlerDeps> {
+export async function cloudDeps(
+  providers: (secrets: Secrets) => Providers,
+  /** Admins must read what is stored (ETags, revocations); client functions may cache apps and configs 10 s. */
+  options: { appCacheMs: number } = { appCacheMs: 10_000 },
+): Promise<HandlerDeps> {
   const requestHandler = cloudRequestHandler;
   const dynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler });
   const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const tableName = required("OTP_TABLE_NAME");
-  const store = new DynamoStore(documents, { tableName, appCacheMs: 10_000, apiKeyCacheMs: 60_000 });
+  const store = new DynamoStore(documents, {
+    tableName,
+    appCacheMs: options.appCacheMs,
+    apiKeyCacheMs: 60_000,
+  });
   const metrics = new Metrics({ namespace: "OtpService", serviceName: "otp-service" });
   const audit = new MetricsAudit(
     new DynamoAudit(documents, {

@@ -9,7 +9,8 @@ import { cloudRequestHandler, type Providers } from "./cloud-deps.ts";
 /** Every provider: for the functions that send codes or test messages (send, enroll, admin-config). */
 export function allProviders(secrets: Secrets): Providers {
   const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler }));
-  const twilio = new TwilioSms({ secrets, apiBaseUrl: process.env.OTP_TWILIO_API_URL });
+  // Always api.twilio.com here: a base URL from the environment could send credentials elsewhere.
+  const twilio = new TwilioSms({ secrets });
   const sinch = new SinchVerification({ secrets });
   const unconfigured = new UnconfiguredSms();
   return {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { issuesToFieldErrors, userIdSchema } from "#core/config";
+import { issuesToFieldErrors, userIdSchema, wellFormed } from "#core/config";
 import { invalidRequest } from "#core/errors";
 
 const locale = z
@@ -11,7 +11,10 @@ const code = z.string().min(1).max(64);
 export const enrollBody = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("sms"), phone: z.string().min(1).max(64), locale }),
   z.strictObject({ type: z.literal("email"), email: z.string().min(1).max(320), locale }),
-  z.strictObject({ type: z.literal("totp"), label: z.string().trim().min(1).max(128).optional() }),
+  z.strictObject({
+    type: z.literal("totp"),
+    label: z.string().trim().min(1).max(128).refine(wellFormed, "must be well-formed text").optional(),
+  }),
 ]);
 
 export const activateBody = z.strictObject({ code });
@@ -31,7 +34,9 @@ export const verificationBody = z.strictObject({
 
 export const validateSessionBody = z.strictObject({ sessionToken: z.string().min(1).max(512) });
 
-export const createAppBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const createAppBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).refine(wellFormed, "must be well-formed text"),
+});
 
 /** Config bodies are checked by the config schema itself, so errors come back as `invalid_config`. */
 export const configBody = z.unknown();

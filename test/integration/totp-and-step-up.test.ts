@@ -277,3 +277,83 @@ describe("recovery code regeneration races", () => {
     expect(used.status).toBe(200);
   });
 });
+
+describe("findings of the second review", () => {
+  it("a factor planted before MFA was on cannot be activated later without a step-up, nor after a day", async () => {
+    const planted = await h.call("POST", "/v1/users/planted/factors", { body: { type: "totp" } });
+    expect(planted.status).toBe(201);
+    const secret = String(planted.body.secret);
+    await enrollEmail(h, "planted");
+    h.stack.clock.advance(301);
+    const late = await h.call("POST", `/v1/users/planted/factors/${planted.body.factorId}/activate`, {
+      body: { code: totpAt(secret, h.stack.clock.now()) },
+    });
+    expect(late.status).toBe(403);
+    expect(late.body.code).toBe("step_up_required");
+    h.stack.clock.advance(2 * 86_400);
+    const gone = await h.call("POST", `/v1/users/planted/factors/${planted.body.factorId}/activate`, {
+      body: { code: totpAt(secret, h.stack.clock.now()) },
+    });
+    expect(gone.status).toBe(404);
+  });
+
+  it("a legitimate double submit of a right TOTP code neither locks the user nor counts against them", async () => {
+    const { secret } = await enrollTotp("double-totp");
+    const typo = await h.call("POST", "/v1/verifications", {
+      body: {
+        userId: "double-totp",
+        code: totpAt(secret, h.stack.clock.now()) === "000000" ? "111111" : "000000",
+      },
+    });
+    expect(typo.status).toBe(422);
+    const code = totpAt(secret, h.stack.clock.now());
+    const both = await Promise.all([
+      h.call("POST", "/v1/verifications", { body: { userId: "double-totp", code } }),
+      h.call("POST", "/v1/verifications", { body: { userId: "double-totp", code } }),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 422]);
+    const view = await h.call("GET", "/v1/admin/apps/default/users/double-totp", { auth: "admin" });
+    expect(view.body).toMatchObject({ lockedUntil: null, failedAttempts: 0 });
+    h.stack.clock.advance(PERIOD);
+    const three = await Promise.all(
+      [1, 2, 3].map(() =>
+        h.call("POST", "/v1/verifications", {
+          body: { userId: "double-totp", code: totpAt(secret, h.stack.clock.now()) },
+        }),
+      ),
+    );
+    expect(three.filter((r) => r.status === 200)).toHaveLength(1);
+    const after = await h.call("GET", "/v1/admin/apps/default/users/double-totp", { auth: "admin" });
+    expect(after.body).toMatchObject({ lockedUntil: null, failedAttempts: 0 });
+  });
+
+  it("refuses ill-formed text (a lone surrogate) with 400 rather than failing later", async () => {
+    await enrollEmail(h, "surrogate");
+    const label = await h.call("POST", "/v1/users/surrogate/factors", {
+      rawBody: '{"type":"totp","label":"a\\udc00b"}',
+    });
+    expect(label.status).toBe(400);
+    const app = await h.call("POST", "/v1/admin/apps", { auth: "admin", rawBody: '{"name":"\\ud800"}' });
+    expect(app.status).toBe(400);
+  });
+
+  it("removing the last factor turns MFA off and ends the user's sessions", async () => {
+    const { factorId } = await enrollEmail(h, "lastone");
+    const sent = await h.call("POST", "/v1/challenges", { body: { userId: "lastone", channel: "email" } });
+    const verified = await h.call("POST", "/v1/verifications", {
+      body: {
+        userId: "lastone",
+        challengeId: sent.body.challengeId,
+        code: await h.latestCode("lastone@example.com"),
+      },
+    });
+    h.stack.clock.advance(1);
+    expect((await h.call("DELETE", `/v1/users/lastone/factors/${factorId}`)).status).toBe(204);
+    const listed = await h.call("GET", "/v1/users/lastone/factors");
+    expect(listed.body).toMatchObject({ enabled: false, recoveryCodesRemaining: 0 });
+    const session = await h.call("POST", "/v1/sessions/validate", {
+      body: { sessionToken: verified.body.sessionToken },
+    });
+    expect(session.body).toEqual({ valid: false });
+  });
+});

@@ -528,6 +528,10 @@ export class MemoryStore implements Store {
     if (current?.lockedUntil !== undefined && current.lockedUntil > now) {
       return { locked: true, lockedUntil: current.lockedUntil };
     }
+    // As DynamoStore: lock on the stored count (a success in between reset it), not on the reserved number.
+    if ((current?.failedAttempts ?? 0) < maxVerifyAttempts) {
+      return { locked: false, failedAttempts: Math.min(current?.failedAttempts ?? 0, maxVerifyAttempts - 1) };
+    }
     const state = this.upsertState(appId, userId);
     state.failedAttempts = 0;
     state.lockedUntil = now + lockoutSeconds * 1000;
@@ -609,6 +613,7 @@ export class MemoryStore implements Store {
         delete state.usedRecoveryCodes;
         delete state.recoverySetId;
         delete state.lastTotpAt;
+        state.sessionsNotBefore = now;
       }
     }
     this.factors.delete(childKey(appId, userId, factorId));

@@ -1,13 +1,14 @@
 import { auditDenial, recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
-import { assertNotLocked, lockedError } from "../policy.ts";
+import { assertNotLocked, lockedError, PENDING_FACTOR_TTL_SECONDS } from "../policy.ts";
 import type { Deps, Factor } from "../ports.ts";
 import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
 import { decryptSecret } from "../secret-box.ts";
 import { matchTotp } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
-import { holdingAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
+import { holdingAttempt, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
 import { redeemCode } from "./redeem-code.ts";
+import { assertSteppedUp } from "./step-up.ts";
 
 export interface Activation {
   factor: Factor;
@@ -41,9 +42,20 @@ async function activate(
     deps.store.getFactor(input.appId, input.userId, input.factorId),
     deps.store.getUserState(input.appId, input.userId),
   ]);
-  assertNotLocked(state, deps.clock.now());
-  if (!factor) throw new DomainError("factor_not_found", "No such factor for this user.");
+  const now = deps.clock.now();
+  assertNotLocked(state, now);
+  if (
+    !factor ||
+    (factor.status === "pending" && now - factor.createdAt > PENDING_FACTOR_TTL_SECONDS * 1000)
+  ) {
+    throw new DomainError(
+      "factor_not_found",
+      "No such factor for this user (a pending one lives a day: enroll again).",
+    );
+  }
   if (factor.status === "active") throw new DomainError("factor_exists", "This factor is already active.");
+  // With MFA on, a new factor is a way in: even one enrolled before MFA was on needs a fresh verification.
+  if (state?.enabled) assertSteppedUp(ctx, state, now);
 
   const totpAt = factor.type === "totp" ? await checkTotp(deps, ctx, factor, input.code) : undefined;
   if (factor.type !== "totp") {
@@ -59,9 +71,9 @@ async function activate(
 
   const recoveryCodes = generateRecoveryCodes(ctx.config.recoveryCodes.count);
   const { pepper } = await deps.secrets.serviceSecret();
-  const now = deps.clock.now();
+  const activatedAt = deps.clock.now();
   const outcome = await deps.store.activateFactor(factor, {
-    now,
+    now: activatedAt,
     totpAt,
     recoveryCodeHashes: recoveryCodes.map((code) =>
       recoveryCodeHash(pepper, input.appId, input.userId, code),
@@ -69,12 +81,14 @@ async function activate(
   });
   if (!outcome.ok) {
     if (outcome.reason === "locked") throw lockedError(outcome.lockedUntil);
+    // The code was right; only the factor's fate changed meanwhile: not a guess.
+    await releaseAttempt(deps, ctx, input.userId);
     if (outcome.reason === "factor_exists") {
       throw new DomainError("factor_exists", `The user already has an active ${factor.type} factor.`);
     }
     throw new DomainError("factor_not_found", "The factor was replaced by a newer enrollment.");
   }
-  const activated: Factor = { ...factor, status: "active", activatedAt: now };
+  const activated: Factor = { ...factor, status: "active", activatedAt };
   return outcome.turnedMfaOn ? { factor: activated, recoveryCodes } : { factor: activated };
 }
 

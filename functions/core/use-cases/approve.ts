@@ -3,7 +3,7 @@ import { codeExpiredError, lockedError } from "../policy.ts";
 import type { Challenge, Deps, VerificationMethod } from "../ports.ts";
 import { newSessionToken, sessionTokenHash } from "../sessions.ts";
 import type { AppContext } from "./app-config.ts";
-import { releaseAttempt, wrongAttempt } from "./attempt.ts";
+import { releaseAttempt, replayedCode } from "./attempt.ts";
 
 export interface Approval {
   status: "approved";
@@ -47,8 +47,8 @@ export async function approve(
       await releaseAttempt(deps, ctx, input.userId);
       throw codeExpiredError();
     }
-    // A replayed TOTP step is a wrong code like any other.
-    throw await wrongAttempt(deps, ctx, input.userId, input.attempt);
+    // A parallel request just accepted this TOTP step: this one is a replay, refused but not counted.
+    throw await replayedCode(deps, ctx, input.userId);
   }
   const sessionToken = newSessionToken();
   const sessionExpiresAt = now + ctx.config.sessions.durationSeconds * 1000;

@@ -71,3 +71,13 @@ export async function holdingAttempt<T>(
     throw error;
   }
 }
+
+/**
+ * A right TOTP code of a step that was already accepted: refused as API.md says (422), but
+ * not counted, since the one who sends it knew the code (a double submit, or a replay).
+ */
+export async function replayedCode(deps: Deps, ctx: AppContext, userId: string): Promise<Error> {
+  await releaseAttempt(deps, ctx, userId);
+  const state = await deps.store.getUserState(ctx.app.appId, userId);
+  return invalidCodeError(Math.max(1, ctx.config.limits.maxVerifyAttempts - (state?.failedAttempts ?? 0)));
+}

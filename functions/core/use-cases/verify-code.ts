@@ -7,7 +7,14 @@ import { decryptSecret } from "../secret-box.ts";
 import { matchTotp } from "../totp.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
 import { type Approval, approve } from "./approve.ts";
-import { currentLock, holdingAttempt, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
+import {
+  currentLock,
+  holdingAttempt,
+  releaseAttempt,
+  replayedCode,
+  reserveAttempt,
+  wrongAttempt,
+} from "./attempt.ts";
 import { redeemCode } from "./redeem-code.ts";
 
 export interface VerifyInput {
@@ -89,7 +96,7 @@ async function verifyTotp(deps: Deps, ctx: AppContext, input: VerifyInput): Prom
   ]);
   if (reservation.status === "rejected") throw reservation.reason;
   const attempt = reservation.value;
-  const { factorId, step } = await holdingAttempt(deps, ctx, input.userId, async () => {
+  const { factorId, step, replayed } = await holdingAttempt(deps, ctx, input.userId, async () => {
     if (records.status === "rejected") throw records.reason;
     const { state, factors } = records.value;
     const factor = factors.find((f) => f.factorId === state?.activeFactors.totp && f.status === "active");
@@ -101,11 +108,13 @@ async function verifyTotp(deps: Deps, ctx: AppContext, input: VerifyInput): Prom
       );
     }
     const secret = decryptSecret(factor.totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
-    return {
-      factorId: factor.factorId,
-      step: matchTotp(ctx.config.totp, secret, input.code, deps.clock.now(), state?.lastTotpAt),
-    };
+    const now = deps.clock.now();
+    const fresh = matchTotp(ctx.config.totp, secret, input.code, now, state?.lastTotpAt);
+    // A right code of a step already used: a replay (or the user's own double submit), not a guess.
+    const used = fresh === undefined && matchTotp(ctx.config.totp, secret, input.code, now) !== undefined;
+    return { factorId: factor.factorId, step: fresh, replayed: used };
   });
+  if (replayed) throw await replayedCode(deps, ctx, input.userId);
   if (step === undefined) throw await wrongAttempt(deps, ctx, input.userId, attempt);
   return approve(deps, ctx, {
     userId: input.userId,

@@ -48,7 +48,7 @@ function start(dir: string, port: number): Promise<Started> {
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner in 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no banner in 60 s:\n${out}`)), 60_000);
     const check = setInterval(() => {
       if (out.includes("Ctrl-C stops everything")) {
         clearInterval(check);

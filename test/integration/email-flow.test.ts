@@ -186,7 +186,7 @@ describe("email codes end to end on dynalite and aws-ses-v2-local", () => {
     await enrollEmail(h, "brute");
     const one = await h.call("POST", "/v1/challenges", { body: { userId: "brute", channel: "email" } });
     const wrong = (challengeId: unknown) =>
-      h.call("POST", "/v1/verifications", { body: { userId: "brute", challengeId, code: "000000" } });
+      h.call("POST", "/v1/verifications", { body: { userId: "brute", challengeId, code: "0000000" } });
     const first = await wrong(one.body.challengeId);
     expect(first.status).toBe(422);
     expect(first.body).toMatchObject({ code: "invalid_code", attemptsRemaining: 2 });

@@ -48,7 +48,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary: "Confirm a pending factor with its first code; the first activation returns recovery codes",
     status: 200,
     body: activateBody,
-    errors: ["factor_not_found", "factor_exists", ...CODE_ERRORS],
+    errors: ["factor_not_found", "factor_exists", "step_up_required", ...CODE_ERRORS],
   },
   "GET /v1/users/{userId}/factors": { summary: "The user's factors and MFA state", status: 200, errors: [] },
   "DELETE /v1/users/{userId}/factors/{factorId}": {

@@ -1,4 +1,4 @@
-import { enrollmentRequired } from "../policy.ts";
+import { enrollmentRequired, PENDING_FACTOR_TTL_SECONDS } from "../policy.ts";
 import type { Deps, EpochMs, Factor, FactorType } from "../ports.ts";
 import { loadAppContext } from "./app-config.ts";
 
@@ -23,11 +23,13 @@ export async function listFactors(deps: Deps, input: { appId: string; userId: st
   const ctx = await loadAppContext(deps, input.appId);
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const enabled = state?.enabled === true;
+  const now = deps.clock.now();
   return {
     userId: input.userId,
     enabled,
     enrollmentRequired: enrollmentRequired(ctx.config, input.userId, enabled),
     factors: factors
+      .filter((f) => f.status === "active" || now - f.createdAt <= PENDING_FACTOR_TTL_SECONDS * 1000)
       .sort((a, b) => a.createdAt - b.createdAt)
       .map((f) => ({
         factorId: f.factorId,

@@ -12,7 +12,18 @@ export const userIdSchema = z
 export const wellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number such as +14155550100");
-const countryCode = z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as US");
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+/** Codes Intl names that are not countries a phone number can belong to. */
+const NOT_COUNTRIES = new Set(["EU", "EZ", "UN", "QO", "XA", "XB"]);
+
+/** A real ISO 3166 alpha-2 country (the platform's region data knows it), not only two capitals. */
+export const isCountryCode = (code: string): boolean => {
+  if (!/^[A-Z]{2}$/.test(code) || NOT_COUNTRIES.has(code)) return false;
+  const name = regionNames.of(code);
+  return name !== undefined && name !== code && name !== "Unknown Region";
+};
+
+const countryCode = z.string().refine(isCountryCode, "an ISO 3166 alpha-2 country code such as US");
 const dialingCode = z.string().regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +1 or +91");
 const secretName = z
   .string()

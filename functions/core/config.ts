@@ -12,13 +12,15 @@ export const userIdSchema = z
 export const wellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number such as +14155550100");
-const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+// Built on first use: only config validation needs it, not every cold start.
+let regionNames: Intl.DisplayNames | undefined;
 /** Codes Intl names that are not countries a phone number can belong to. */
 const NOT_COUNTRIES = new Set(["EU", "EZ", "UN", "QO", "XA", "XB"]);
 
 /** A real ISO 3166 alpha-2 country (the platform's region data knows it), not only two capitals. */
 export const isCountryCode = (code: string): boolean => {
   if (!/^[A-Z]{2}$/.test(code) || NOT_COUNTRIES.has(code)) return false;
+  regionNames ??= new Intl.DisplayNames(["en"], { type: "region" });
   const name = regionNames.of(code);
   return name !== undefined && name !== code && name !== "Unknown Region";
 };

@@ -6,7 +6,7 @@ import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { MetricsAudit } from "#adapters/metrics-audit";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
-import { UnconfiguredSms } from "#adapters/unconfigured-sms";
+import { Unconfigured } from "#adapters/unconfigured";
 import type { Deps, Secrets } from "#core/ports";
 import type { HandlerDeps } from "./deps.ts";
 
@@ -64,7 +64,7 @@ export async function cloudDeps(
     },
     namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
-  const unconfigured = new UnconfiguredSms();
+  const unconfigured = new Unconfigured();
   const chosen = providers(secrets);
   return {
     store,

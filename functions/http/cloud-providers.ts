@@ -2,7 +2,7 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SesEmail } from "#adapters/ses-email";
 import { SinchVerification } from "#adapters/sinch-verification";
 import { TwilioSms } from "#adapters/twilio-sms";
-import { UnconfiguredSms } from "#adapters/unconfigured-sms";
+import { Unconfigured } from "#adapters/unconfigured";
 import type { Secrets } from "#core/ports";
 import { cloudRequestHandler, type Providers } from "./cloud-deps.ts";
 
@@ -12,7 +12,7 @@ export function allProviders(secrets: Secrets): Providers {
   // Always api.twilio.com here: a base URL from the environment could send credentials elsewhere.
   const twilio = new TwilioSms({ secrets });
   const sinch = new SinchVerification({ secrets });
-  const unconfigured = new UnconfiguredSms();
+  const unconfigured = new Unconfigured();
   return {
     email: () => email,
     sms: (config) => (config.sms.provider === "twilio" ? twilio : unconfigured),

@@ -23,8 +23,6 @@ export async function approve(
   input: {
     userId: string;
     method: VerificationMethod;
-    /** The attempt reserved for this check. */
-    attempt: number;
     factorId?: string;
     totpAt?: number;
     /** A sent code's challenge: it must still be the user's newest of its purpose. */

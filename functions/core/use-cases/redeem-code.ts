@@ -5,12 +5,6 @@ import type { Challenge, ChallengePurpose, Deps } from "../ports.ts";
 import type { AppContext } from "./app-config.ts";
 import { holdingAttempt, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
 
-export interface Redeemed {
-  challenge: Challenge;
-  /** The attempt this check used; an approval resets the count. */
-  attempt: number;
-}
-
 /**
  * Counts the attempt first, then redeems the code in one conditional write (hash matches,
  * unused, not superseded, not expired). Strictly in that order: a redeem run beside a
@@ -22,7 +16,7 @@ export async function redeemCode(
   deps: Deps,
   ctx: AppContext,
   input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
-): Promise<Redeemed> {
+): Promise<Challenge> {
   const attempt = await reserveAttempt(deps, ctx, input.userId);
   return holdingAttempt(deps, ctx, input.userId, async () => {
     const { appId } = ctx.app;
@@ -37,7 +31,7 @@ export async function redeemCode(
       now,
       input.purposes,
     );
-    if (redeemed) return { challenge: redeemed, attempt };
+    if (redeemed) return redeemed;
     const challenge = await deps.store.getChallenge(appId, input.userId, input.challengeId);
     if (!challenge || !input.purposes.includes(challenge.purpose)) {
       await releaseAttempt(deps, ctx, input.userId);
@@ -63,7 +57,7 @@ async function redeemWithProvider(
   challenge: Challenge,
   input: { userId: string; challengeId: string; code: string; purposes: readonly ChallengePurpose[] },
   attempt: number,
-): Promise<Redeemed> {
+): Promise<Challenge> {
   let verdict: "approved" | "wrong_code" | "expired";
   try {
     verdict = await deps
@@ -88,5 +82,5 @@ async function redeemWithProvider(
     await releaseAttempt(deps, ctx, input.userId);
     throw codeExpiredError();
   }
-  return { challenge: claimed, attempt };
+  return claimed;
 }

@@ -44,7 +44,7 @@ export async function verifyCode(deps: Deps, input: VerifyInput): Promise<Approv
 async function verifyWith(deps: Deps, ctx: AppContext, input: VerifyInput): Promise<Approval> {
   const who = { userId: input.userId, ip: input.ip };
   if (input.challengeId !== undefined) {
-    const { challenge, attempt } = await redeemCode(deps, ctx, {
+    const challenge = await redeemCode(deps, ctx, {
       userId: input.userId,
       challengeId: input.challengeId,
       code: input.code,
@@ -55,7 +55,6 @@ async function verifyWith(deps: Deps, ctx: AppContext, input: VerifyInput): Prom
       method: challenge.channel,
       factorId: challenge.factorId,
       challenge,
-      attempt,
     });
   }
   const recovery = normalizeRecoveryCode(input.code);
@@ -76,7 +75,7 @@ async function verifyRecovery(
     return deps.store.consumeRecoveryCode(input.appId, input.userId, hash, deps.clock.now());
   });
   if (result === "consumed") {
-    return approve(deps, ctx, { userId: input.userId, ip: input.ip, method: "recovery", attempt });
+    return approve(deps, ctx, { userId: input.userId, ip: input.ip, method: "recovery" });
   }
   if (result === "locked") throw await currentLock(deps, ctx, input.userId);
   if (result === "used") {
@@ -122,6 +121,5 @@ async function verifyTotp(deps: Deps, ctx: AppContext, input: VerifyInput): Prom
     method: "totp",
     factorId,
     totpAt: step,
-    attempt,
   });
 }

@@ -5,7 +5,7 @@ import type { Delivery, EmailProvider, SmsProvider, VerificationProvider } from 
  * A channel this function or deployment cannot use (e.g. `sms.provider: local` in the cloud,
  * or email in the verify function, which sends nothing): every send is refused, so fallback applies.
  */
-export class UnconfiguredSms implements SmsProvider, VerificationProvider, EmailProvider {
+export class Unconfigured implements SmsProvider, VerificationProvider, EmailProvider {
   async sendSms(): Promise<Delivery> {
     throw refusal("sms");
   }

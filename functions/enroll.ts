@@ -1,4 +1,4 @@
-import type { Factor } from "#core/ports";
+import type { FactorRecord } from "#core/ports";
 import { activateFactor } from "#core/use-cases/activate-factor";
 import { enrollFactor } from "#core/use-cases/enroll-factor";
 import { listFactors } from "#core/use-cases/list-factors";
@@ -9,10 +9,10 @@ import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
 import { activateBody, enrollBody, idParam, iso, isoOrNull, userIdParam } from "#http/schemas";
 
-const factorView = (f: Factor) => ({
+const factorView = (f: FactorRecord, status: "pending" | "active") => ({
   factorId: f.factorId,
   type: f.type,
-  status: f.status,
+  status,
   destination: f.destination,
   createdAt: iso(f.createdAt),
 });
@@ -21,15 +21,17 @@ export const enrollRoutes: RouteImpls = {
   "POST /v1/users/{userId}/factors": route({
     body: enrollBody,
     run: async ({ appId, params, body, ip }, deps) => {
-      const { factor, ...rest } = await enrollFactor(deps, {
+      const { factor, challengeId, expiresAt, reveal } = await enrollFactor(deps, {
         ...body,
         appId,
         ip,
         userId: userIdParam(params),
       });
       return json(201, {
-        ...factorView(factor),
-        ...("expiresAt" in rest ? { ...rest, expiresAt: iso(rest.expiresAt) } : rest),
+        ...factorView(factor, "pending"),
+        ...(challengeId === undefined ? {} : { challengeId }),
+        ...(expiresAt === undefined ? {} : { expiresAt: iso(expiresAt) }),
+        ...reveal,
       });
     },
   }),
@@ -44,7 +46,10 @@ export const enrollRoutes: RouteImpls = {
         code: body.code,
       });
       return json(200, {
-        factor: { ...factorView(activation.factor), activatedAt: isoOrNull(activation.factor.activatedAt) },
+        factor: {
+          ...factorView(activation.factor, "active"),
+          activatedAt: isoOrNull(activation.factor.activatedAt),
+        },
         ...(activation.recoveryCodes ? { recoveryCodes: activation.recoveryCodes } : {}),
       });
     },

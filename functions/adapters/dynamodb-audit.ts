@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
@@ -30,20 +31,33 @@ export class DynamoAudit implements Audit {
   ) {}
 
   async record(event: AuditEvent): Promise<void> {
-    const id = randomBytes(6).toString("base64url");
+    const { id = randomBytes(6).toString("base64url"), ...fields } = event;
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.settings.tableName,
           Item: {
             ...keys.audit(event.appId, event.at, id),
-            ...event,
+            ...fields,
             ttl: ttlAt(event.at) + RETENTION_DAYS * 86_400,
           },
         }),
       );
     } catch (error) {
       this.settings.onLost(event, error);
+    }
+  }
+
+  async retract(event: AuditEvent & { id: string }): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.settings.tableName,
+          Key: keys.audit(event.appId, event.at, event.id),
+        }),
+      );
+    } catch (error) {
+      this.settings.onLost({ ...event, outcome: `retract:${event.outcome}` }, error);
     }
   }
 

@@ -25,6 +25,10 @@ export class MetricsAudit implements Audit {
     }
   }
 
+  retract(event: AuditEvent & { id: string }): Promise<void> {
+    return this.inner.retract(event);
+  }
+
   list(appId: string, query: { userId?: string; limit: number; cursor?: string }): Promise<AuditPage> {
     return this.inner.list(appId, query);
   }

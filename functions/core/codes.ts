@@ -22,6 +22,6 @@ export function digestsEqual(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/** The stored form of a one-time code: never the code itself. */
+/** The stored form of a one-time code, never the code itself: HMAC truncated to 128 bits, to keep the user item small. */
 export const challengeCodeHash = (pepper: string, appId: string, challengeId: string, code: string): string =>
-  keyedHash(pepper, "challenge", appId, challengeId, code);
+  keyedHash(pepper, "challenge", appId, challengeId, code).slice(0, 32);

@@ -1,11 +1,9 @@
 import type { AppConfig } from "./config.ts";
 import { DomainError, ProviderError } from "./errors.ts";
-import type { CodeChannel, EpochMs, UserState } from "./ports.ts";
+import type { UserState } from "./model/user.ts";
+import type { CodeChannel, EpochMs } from "./ports.ts";
 
 export const PROVIDER_TIMEOUT_MS = 5_000;
-
-/** A factor not activated within a day is gone (TTL cleans it up; reads check it themselves). */
-export const PENDING_FACTOR_TTL_SECONDS = 86_400;
 
 export const lockedUntil = (state: UserState | undefined, now: EpochMs): EpochMs | undefined =>
   state?.lockedUntil !== undefined && state.lockedUntil > now ? state.lockedUntil : undefined;

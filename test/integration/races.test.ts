@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reserveAttempt } from "#core/rules/attempts";
 import { enrollEmail, type Harness, putConfig, startHarness } from "../support/harness.ts";
 
 let h: Harness;
@@ -142,8 +143,9 @@ describe("attempts left over by a request that died midway", () => {
     await enrollEmail(h, "crashed");
     const sent = await h.call("POST", "/v1/challenges", { body: { userId: "crashed", channel: "email" } });
     const code = await h.latestCode("crashed@example.com");
-    const policy = { now: h.stack.clock.now(), maxVerifyAttempts: 3, lockoutSeconds: 1800 };
-    for (let i = 0; i < 3; i++) await h.stack.deps.store.reserveAttempt("default", "crashed", policy);
+    const policy = { maxVerifyAttempts: 3, lockoutSeconds: 1800 };
+    const reserve = reserveAttempt(policy, h.stack.clock.now());
+    for (let i = 0; i < 3; i++) await h.stack.deps.store.writeUserState("default", "crashed", reserve);
     const body = { userId: "crashed", challengeId: sent.body.challengeId, code };
     const busy = await h.call("POST", "/v1/verifications", { body });
     expect(busy.status).toBe(429);

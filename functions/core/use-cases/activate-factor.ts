@@ -1,20 +1,29 @@
 import { auditDenial, recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
-import { assertNotLocked, lockedError, PENDING_FACTOR_TTL_SECONDS } from "../policy.ts";
-import type { Deps, Factor } from "../ports.ts";
+import { kindOf } from "../factors/registry.ts";
+import { and, merge } from "../model/state-write.ts";
+import type { FactorRecord } from "../model/user.ts";
+import { assertNotLocked, lockedError } from "../policy.ts";
+import type { Deps } from "../ports.ts";
 import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
-import { decryptSecret } from "../secret-box.ts";
-import { matchTotp } from "../totp.ts";
+import { activateFactor as activation, activeOfType, isActive, pendingExpired } from "../rules/factors.ts";
+import { verifyOnce } from "../verification.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
-import { holdingAttempt, releaseAttempt, reserveAttempt, wrongAttempt } from "./attempt.ts";
-import { redeemCode } from "./redeem-code.ts";
 import { assertSteppedUp } from "./step-up.ts";
 
 export interface Activation {
-  factor: Factor;
+  factor: FactorRecord & { status: "active"; activatedAt: number };
   /** Only when this activation turned MFA on for the user; never shown again. */
   recoveryCodes?: string[];
 }
+
+const notFound = () =>
+  new DomainError(
+    "factor_not_found",
+    "No such factor for this user (a pending one lives a day: enroll again).",
+  );
+const exists = (type: string) =>
+  new DomainError("factor_exists", `The user already has an active ${type} factor.`);
 
 /** Confirms a pending factor with its first code: the code sent to it, or the authenticator app's current one. */
 export async function activateFactor(
@@ -24,12 +33,15 @@ export async function activateFactor(
   const ctx = await loadAppContext(deps, input.appId);
   const event = { appId: input.appId, userId: input.userId, ip: input.ip, type: "factor.activated" as const };
   const activation = await auditDenial(deps, event, () => activate(deps, ctx, input));
-  await recordAudit(deps, {
-    ...event,
-    channel: activation.factor.type,
-    destination: activation.factor.destination,
-    outcome: activation.recoveryCodes ? "mfa_enabled" : "activated",
-  });
+  await Promise.all([
+    deps.store.keepFactor(input.appId, input.userId, input.factorId),
+    recordAudit(deps, {
+      ...event,
+      channel: activation.factor.type,
+      destination: activation.factor.destination,
+      outcome: activation.recoveryCodes ? "mfa_enabled" : "activated",
+    }),
+  ]);
   return activation;
 }
 
@@ -44,62 +56,44 @@ async function activate(
   ]);
   const now = deps.clock.now();
   assertNotLocked(state, now);
-  if (
-    !factor ||
-    (factor.status === "pending" && now - factor.createdAt > PENDING_FACTOR_TTL_SECONDS * 1000)
-  ) {
-    throw new DomainError(
-      "factor_not_found",
-      "No such factor for this user (a pending one lives a day: enroll again).",
-    );
-  }
-  if (factor.status === "active") throw new DomainError("factor_exists", "This factor is already active.");
+  const kind = factor && kindOf(factor.type);
+  if (!factor || !kind) throw notFound();
+  if (isActive(state, factor.factorId))
+    throw new DomainError("factor_exists", "This factor is already active.");
+  if (pendingExpired(factor.createdAt, now)) throw notFound();
   // With MFA on, a new factor is a way in: even one enrolled before MFA was on needs a fresh verification.
   if (state?.enabled) assertSteppedUp(ctx, state, now);
 
-  const totpAt = factor.type === "totp" ? await checkTotp(deps, ctx, factor, input.code) : undefined;
-  if (factor.type !== "totp") {
-    if (!factor.activationChallengeId)
-      throw new DomainError("factor_not_found", "No such factor for this user.");
-    await redeemCode(deps, ctx, {
-      userId: input.userId,
-      challengeId: factor.activationChallengeId,
-      code: input.code,
-      purposes: ["activation"],
-    });
-  }
-
   const recoveryCodes = generateRecoveryCodes(ctx.config.recoveryCodes.count);
   const { pepper } = await deps.secrets.serviceSecret();
-  const activatedAt = deps.clock.now();
-  const outcome = await deps.store.activateFactor(factor, {
-    now: activatedAt,
-    totpAt,
-    recoveryCodeHashes: recoveryCodes.map((code) =>
-      recoveryCodeHash(pepper, input.appId, input.userId, code),
-    ),
-  });
-  if (!outcome.ok) {
-    if (outcome.reason === "locked") throw lockedError(outcome.lockedUntil);
-    // The code was right; only the factor's fate changed meanwhile: not a guess.
-    await releaseAttempt(deps, ctx, input.userId);
-    if (outcome.reason === "factor_exists") {
-      throw new DomainError("factor_exists", `The user already has an active ${factor.type} factor.`);
-    }
-    throw new DomainError("factor_not_found", "The factor was replaced by a newer enrollment.");
-  }
-  const activated: Factor = { ...factor, status: "active", activatedAt };
-  return outcome.turnedMfaOn ? { factor: activated, recoveryCodes } : { factor: activated };
-}
-
-async function checkTotp(deps: Deps, ctx: AppContext, factor: Factor, code: string): Promise<number> {
-  if (!factor.totpSecret) throw new DomainError("factor_not_found", "No such factor for this user.");
-  const { totpSecret } = factor;
-  const attempt = await reserveAttempt(deps, ctx, factor.userId);
-  const step = await holdingAttempt(deps, ctx, factor.userId, async () => {
-    const secret = decryptSecret(totpSecret, await deps.secrets.serviceSecret(), factor.factorId);
-    return matchTotp(ctx.config.totp, secret, code, deps.clock.now());
-  });
-  if (step === undefined) throw await wrongAttempt(deps, ctx, factor.userId, attempt);
-  return step;
+  const hashes = recoveryCodes.map((code) => recoveryCodeHash(pepper, input.appId, input.userId, code));
+  let turnedMfaOn = false;
+  const approved = await verifyOnce(
+    deps,
+    ctx,
+    input.userId,
+    async (reserved) => {
+      const check = await kind.checkActivation(deps, ctx, factor, reserved, input.code);
+      if (check.kind !== "right") return check;
+      const decision = activation(reserved, factor, kind.maxActive, hashes, deps.clock.now());
+      if (decision.kind === "factor_exists") return { kind: "not_a_guess", error: exists(factor.type) };
+      if (decision.kind === "locked") return { kind: "not_a_guess", error: lockedError(decision.until) };
+      turnedMfaOn = decision.turnsMfaOn;
+      return {
+        kind: "right",
+        settle: {
+          change: merge(check.settle.change, decision.write.change),
+          condition: and(check.settle.condition, decision.write.condition),
+        },
+        refused: (stored) =>
+          isActive(stored, factor.factorId) || activeOfType(stored, factor.type).length >= kind.maxActive
+            ? exists(factor.type)
+            : check.refused(stored),
+      };
+    },
+    // Only the activation that turns MFA on proves possession well enough for step-up (the rule sets it).
+    { countsAsVerification: false },
+  );
+  const activated = { ...factor, status: "active" as const, activatedAt: approved.at };
+  return turnedMfaOn ? { factor: activated, recoveryCodes } : { factor: activated };
 }

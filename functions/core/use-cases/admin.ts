@@ -1,17 +1,14 @@
 import { recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { recoveryRemaining } from "../model/user.ts";
 import { lockedUntil } from "../policy.ts";
-import {
-  type AppRecord,
-  type AuditPage,
-  type Deps,
-  type EpochMs,
-  type FactorType,
-  SERVICE_AUDIT_APP_ID,
-} from "../ports.ts";
+import { type AppRecord, type AuditPage, type Deps, type EpochMs, SERVICE_AUDIT_APP_ID } from "../ports.ts";
+import { unlock } from "../rules/attempts.ts";
+import { activeSessions } from "../rules/sessions.ts";
 import { apiKeyHash, newApiKey } from "../sessions.ts";
 import { loadAppContext } from "./app-config.ts";
+import { factorViews } from "./list-factors.ts";
 
 type AdminDeps = Pick<Deps, "store" | "audit" | "clock">;
 
@@ -55,7 +52,7 @@ export interface UserAdminView {
   enabled: boolean;
   lockedUntil: EpochMs | null;
   failedAttempts: number;
-  factors: { factorId: string; type: FactorType; status: string; destination: string; createdAt: EpochMs }[];
+  factors: { factorId: string; type: string; status: string; destination: string; createdAt: EpochMs }[];
   recoveryCodesRemaining: number;
   activeSessions: number;
 }
@@ -66,24 +63,18 @@ export async function getUser(
   appId: string,
   userId: string,
 ): Promise<UserAdminView> {
-  const app = await requireApp(deps, appId);
+  const { app, config } = await loadAppContext(deps, appId);
+  const fresh = (await deps.store.getApp(appId, { fresh: true })) ?? app;
   const now = deps.clock.now();
   const { state, factors } = await deps.store.loadUser(appId, userId);
-  const notBefore = Math.max(app.sessionsNotBefore ?? 0, state?.sessionsNotBefore ?? 0);
   return {
     userId,
     enabled: state?.enabled === true,
     lockedUntil: lockedUntil(state, now) ?? null,
-    failedAttempts: state?.failedAttempts ?? 0,
-    factors: factors.map((f) => ({
-      factorId: f.factorId,
-      type: f.type,
-      status: f.status,
-      destination: f.destination,
-      createdAt: f.createdAt,
-    })),
-    recoveryCodesRemaining: state?.recoveryCodesRemaining ?? 0,
-    activeSessions: await deps.store.countActiveSessions(appId, userId, now, notBefore),
+    failedAttempts: state?.attempts ?? 0,
+    factors: factorViews(state, factors, now).map(({ lastUsedAt: _, ...f }) => f),
+    recoveryCodesRemaining: recoveryRemaining(state),
+    activeSessions: activeSessions(state, fresh, now, config.sessions.durationSeconds * 1000),
   };
 }
 
@@ -94,7 +85,7 @@ export async function unlockUser(
   actor?: string,
 ): Promise<void> {
   await requireApp(deps, appId);
-  await deps.store.unlockUser(appId, userId);
+  await deps.store.writeUserState(appId, userId, unlock());
   await recordAudit(deps, { appId, userId, type: "user.unlocked", outcome: "unlocked", actor });
 }
 

@@ -1,32 +1,33 @@
 import { recordAudit } from "../audit.ts";
-import { issuerOf } from "../config.ts";
-import { parseEmail } from "../email.ts";
 import { DomainError } from "../errors.ts";
+import { kindOf } from "../factors/registry.ts";
 import { newId } from "../ids.ts";
-import { maskEmail } from "../mask.ts";
-import { parsePhone } from "../phone.ts";
+import type { FactorRecord } from "../model/user.ts";
 import { assertNotLocked } from "../policy.ts";
-import type { Deps, Factor } from "../ports.ts";
-import { encryptSecret } from "../secret-box.ts";
-import { newTotpSecret, otpauthUri, qrCodes } from "../totp.ts";
-import { type AppContext, loadAppContext } from "./app-config.ts";
+import type { Deps } from "../ports.ts";
+import { activeOfType, isActive, PENDING_FACTOR_TTL_SECONDS } from "../rules/factors.ts";
+import { loadAppContext } from "./app-config.ts";
 import { issueCode } from "./issue-code.ts";
 import { assertSteppedUp } from "./step-up.ts";
 
-export type EnrollInput = { appId: string; userId: string; ip?: string } & (
-  | { type: "sms"; phone: string; locale?: string }
-  | { type: "email"; email: string; locale?: string }
-  | { type: "totp"; label?: string }
-);
+export type EnrollInput = { appId: string; userId: string; ip?: string; type: string } & Record<
+  string,
+  unknown
+>;
 
-export type Enrollment =
-  | { factor: Factor; challengeId: string; expiresAt: number }
-  | { factor: Factor; secret: string; otpauthUri: string; qrCodeSvg: string; qrCodeDataUrl: string };
+export interface Enrollment {
+  factor: FactorRecord;
+  /** Kinds that are sent a code: the challenge that activates the factor. */
+  challengeId?: string;
+  expiresAt?: number;
+  /** What the response shows once (a TOTP secret and its QR codes). */
+  reveal?: Record<string, unknown>;
+}
 
 /**
- * Creates a pending factor, replacing a pending one of the same type. An sms or email
- * factor is sent a code to confirm; a TOTP factor returns its secret (shown only here) as
- * text, otpauth:// URI and QR code, and is confirmed with the app's first code.
+ * Creates a pending factor of the requested kind, replacing a pending one of the same kind.
+ * A kind that is sent a code gets its first code now (it confirms the factor); a TOTP factor
+ * returns its secret, shown only here.
  */
 export async function enrollFactor(deps: Deps, input: EnrollInput): Promise<Enrollment> {
   const enrollment = await enroll(deps, input);
@@ -44,65 +45,45 @@ export async function enrollFactor(deps: Deps, input: EnrollInput): Promise<Enro
 
 async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
   const ctx = await loadAppContext(deps, input.appId);
+  const kind = kindOf(input.type);
+  if (!kind) throw new DomainError("invalid_request", `Unknown factor type ${input.type}.`);
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
-  assertNotLocked(state, deps.clock.now());
+  const now = deps.clock.now();
+  assertNotLocked(state, now);
   // With MFA on, a new factor is a way in: only someone who just proved an existing one may add it.
-  if (state?.enabled) assertSteppedUp(ctx, state, deps.clock.now());
-  if (state?.activeFactors[input.type] !== undefined) {
-    throw new DomainError("factor_exists", `The user already has an active ${input.type} factor.`);
+  if (state?.enabled) assertSteppedUp(ctx, state, now);
+  if (activeOfType(state, kind.type).length >= kind.maxActive) {
+    throw new DomainError("factor_exists", `The user already has an active ${kind.type} factor.`);
   }
-  const replaced = factors.filter((f) => f.type === input.type && f.status === "pending");
-  const base = {
-    factorId: newId("fac"),
-    appId: input.appId,
+  const replaced = factors
+    .filter((f) => f.type === kind.type && !isActive(state, f.factorId))
+    .map((f) => f.factorId);
+  const { factor, reveal } = await kind.enroll(deps, ctx, {
     userId: input.userId,
-    status: "pending" as const,
-    createdAt: deps.clock.now(),
-  };
-  if (input.type === "totp")
-    return enrollTotp(deps, ctx, { ...base, type: "totp" }, input.label ?? input.userId, replaced);
-
-  const target =
-    input.type === "sms"
-      ? (({ e164, masked }) => ({ address: e164, destination: masked }))(parsePhone(input.phone, ctx.config))
-      : (({ address, masked }) => ({ address, destination: masked }))(parseEmail(input.email));
-  const factor: Factor = { ...base, type: input.type, ...target };
+    factorId: newId("fac"),
+    now,
+    body: input,
+  });
+  const expiresAt = now + PENDING_FACTOR_TTL_SECONDS * 1000;
+  if (!kind.channel) {
+    await Promise.all([
+      deps.store.putFactor(factor, expiresAt),
+      deps.store.deleteFactors(input.appId, input.userId, replaced),
+    ]);
+    return { factor, reveal };
+  }
+  // The factor is stored once its first code is out; a newer enrollment of the kind takes over the activation slot.
   const issued = await issueCode(deps, ctx, {
     userId: input.userId,
     purpose: "activation",
-    targets: [{ channel: input.type, factor }],
-    locale: input.locale,
-    supersedes: replaced.flatMap((f) => (f.activationChallengeId ? [f.activationChallengeId] : [])),
+    targets: [{ channel: kind.channel, factor }],
+    locale: typeof input.locale === "string" ? input.locale : undefined,
     ip: input.ip,
-    observed: { state },
+    observed: state,
   });
-  const saved = { ...factor, activationChallengeId: issued.challenge.challengeId };
-  await deps.store.putFactor(
-    saved,
-    replaced.map((f) => f.factorId),
-  );
-  return { factor: saved, challengeId: issued.challenge.challengeId, expiresAt: issued.challenge.expiresAt };
-}
-
-async function enrollTotp(
-  deps: Deps,
-  ctx: AppContext,
-  base: Omit<Factor, "destination">,
-  label: string,
-  replaced: readonly Factor[],
-): Promise<Enrollment> {
-  const secret = newTotpSecret();
-  const serviceSecret = await deps.secrets.serviceSecret();
-  const factor: Factor = {
-    ...base,
-    destination: label.includes("@") ? maskEmail(label) : label,
-    totpSecret: encryptSecret(secret, serviceSecret, base.factorId),
-  };
-  const uri = otpauthUri(ctx.config.totp, issuerOf(ctx.config, ctx.app.name), label, secret);
-  const qr = await qrCodes(uri);
-  await deps.store.putFactor(
-    factor,
-    replaced.map((f) => f.factorId),
-  );
-  return { factor, secret, otpauthUri: uri, qrCodeSvg: qr.svg, qrCodeDataUrl: qr.dataUrl };
+  await Promise.all([
+    deps.store.putFactor(factor, expiresAt),
+    deps.store.deleteFactors(input.appId, input.userId, replaced),
+  ]);
+  return { factor, challengeId: issued.challenge.id, expiresAt: issued.challenge.expiresAt };
 }

@@ -1,27 +1,32 @@
 import { recordAudit } from "../audit.ts";
 import { challengeCodeHash, generateNumericCode } from "../codes.ts";
-import { DomainError, ProviderError } from "../errors.ts";
-import { newId } from "../ids.ts";
+import { DomainError, ProviderError, StoreUnavailable } from "../errors.ts";
+import type { ChallengePurpose, ChallengeSlot, CodeChannel, FactorRecord, UserState } from "../model/user.ts";
 import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError, withTimeout } from "../policy.ts";
-import type { Challenge, ChallengePurpose, CodeChannel, Deps, Factor, UserState } from "../ports.ts";
+import type { Deps } from "../ports.ts";
+import { newChallengeId, newerHoldsSlot, registerChallenge, slotKey } from "../rules/challenges.ts";
+import { giveBackSend, reserveSend } from "../rules/sends.ts";
 import { renderTemplate, templatesFor } from "../templates.ts";
 import type { AppContext } from "./app-config.ts";
 
 export interface CodeTarget {
   channel: CodeChannel;
-  factor: Factor;
+  factor: FactorRecord;
 }
 
 export interface IssuedCode {
-  challenge: Challenge;
+  challenge: ChallengeSlot;
   fallbackUsed: boolean;
 }
 
+/** Bound on compare-and-set rounds under contention; each refused round brings the item back, so none reads again. */
+const MAX_ROUNDS = 50;
+
 /**
  * Sends one code to the first target whose provider accepts it, trying the next on refusal,
- * error or timeout. One challenge per request, counted once against the send limit, and not
- * counted at all when no provider accepted it. Earlier challenges of the same purpose stop
- * working only once the new code is out.
+ * error or timeout. Before the provider: the user item as read, and one conditional write
+ * counting the send. After: the code becomes the current one of its slot (a newer one
+ * wins) beside the audit event. A send that no provider accepted is given back.
  */
 export async function issueCode(
   deps: Deps,
@@ -31,65 +36,29 @@ export async function issueCode(
     purpose: ChallengePurpose;
     targets: readonly CodeTarget[];
     locale?: string;
-    /** Pending activation codes this one replaces; sent codes of other purposes replace by becoming current. */
-    supersedes?: readonly string[];
     ip?: string;
     /** The channel the policy wanted first; any other one that carries the code is a fallback. */
     preferredChannel?: CodeChannel;
-    /** The user's state as the caller just read it. */
-    observed?: { state: UserState | undefined };
+    /** The user item as the caller just read it (consistently). */
+    observed: UserState | undefined;
   },
 ): Promise<IssuedCode> {
   const [first] = input.targets;
   if (!first) throw new DomainError("no_factor", "The user has no active factor to send a code to.");
   const { config, app } = ctx;
+  const { appId } = app;
+  const audit = { appId, userId: input.userId, ip: input.ip };
   const now = deps.clock.now();
-  const reservation = await deps.store.reserveSend(
-    app.appId,
-    input.userId,
-    {
-      now,
-      maxCodeRequests: config.limits.maxCodeRequests,
-      windowSeconds: config.limits.requestTimeoutSeconds,
-    },
-    input.observed,
-  );
-  const audit = { appId: app.appId, userId: input.userId, ip: input.ip };
-  if (!reservation.ok) {
-    const locked = "lockedUntil" in reservation;
-    await recordAudit(deps, {
-      ...audit,
-      type: "challenge.sent",
-      channel: first.channel,
-      outcome: locked ? "locked" : "rate_limited",
-    });
-    throw locked ? lockedError(reservation.lockedUntil) : rateLimitedError(reservation.retryAt, now);
-  }
+  const windowEnd = await reserve(deps, ctx, input.userId, input.observed, now, async (outcome) => {
+    await recordAudit(deps, { ...audit, type: "challenge.sent", channel: first.channel, outcome });
+  });
 
   const { pepper } = await deps.secrets.serviceSecret();
-  const challengeId = newId("ch");
+  const challengeId = newChallengeId(pepper, appId, input.userId, input.purpose);
   const code = generateNumericCode(config.code.length);
-  const challenge: Challenge = {
-    challengeId,
-    appId: app.appId,
-    userId: input.userId,
-    purpose: input.purpose,
-    channel: first.channel,
-    factorId: first.factor.factorId,
-    codeHash: challengeCodeHash(pepper, app.appId, challengeId, code),
-    destination: first.factor.destination,
-    createdAt: now,
-    expiresAt: now + config.code.ttlSeconds * 1000,
-  };
-  try {
-    await deps.store.putChallenge(challenge);
-  } catch (error) {
-    await deps.store.releaseSend(app.appId, input.userId, reservation.windowEnd).catch(() => undefined);
-    throw error;
-  }
-
   const text = templatesFor(config, input.locale);
   const values = { app: config.totp.issuer ?? app.name, code, minutes: minutesOf(config.code.ttlSeconds) };
+
   const deliver = async (target: CodeTarget, address: string): Promise<string | undefined> => {
     if (target.channel === "email") {
       await deps.email(config).sendEmail({
@@ -105,15 +74,17 @@ export async function issueCode(
     }
     if (config.sms.provider === "sinch") {
       // Sinch generates, sends and later checks its own code.
-      const started = await deps.smsVerification(config).start(
-        {
-          to: address,
-          locale: input.locale,
-          expirySeconds: config.code.ttlSeconds,
-          reference: challengeId,
-        },
-        config,
-      );
+      const started = await deps
+        .smsVerification(config)
+        .start(
+          {
+            to: address,
+            locale: input.locale,
+            expirySeconds: config.code.ttlSeconds,
+            reference: challengeId,
+          },
+          config,
+        );
       return started.verificationId;
     }
     await deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);
@@ -135,34 +106,29 @@ export async function issueCode(
           : new ProviderError(target.channel, "error", "the provider adapter failed", "unavailable");
       continue;
     }
-    const delivered: Challenge = {
-      ...challenge,
-      channel: target.channel,
+    const slot: ChallengeSlot = {
+      id: challengeId,
+      hash: verificationId === undefined ? challengeCodeHash(pepper, appId, challengeId, code) : "",
       factorId: target.factor.factorId,
+      channel: target.channel,
+      purpose: input.purpose,
       destination: target.factor.destination,
-      ...(verificationId === undefined ? {} : { verificationId, codeHash: "" }),
+      createdAt: now,
+      expiresAt: now + config.code.ttlSeconds * 1000,
+      ...(verificationId === undefined ? {} : { verificationId }),
     };
-    if (index > 0 || verificationId !== undefined) await deps.store.recordDelivery(delivered);
-    const fallbackUsed = delivered.channel !== (input.preferredChannel ?? first.channel) || index > 0;
-    const sent = {
-      ...audit,
-      channel: delivered.channel,
-      destination: delivered.destination,
-      outcome: "sent",
-    };
+    const fallbackUsed = target.channel !== (input.preferredChannel ?? first.channel) || index > 0;
+    const sent = { ...audit, channel: slot.channel, destination: slot.destination, outcome: "sent" };
     await Promise.all([
-      input.purpose === "activation"
-        ? deps.store.supersedeChallenges(app.appId, input.userId, input.supersedes ?? [], now)
-        : deps.store.setCurrentChallenge(delivered),
+      register(deps, appId, input.userId, slotKey(input.purpose, target.factor.type), slot, input.observed),
       recordAudit(deps, { ...sent, type: "challenge.sent" }),
       fallbackUsed ? recordAudit(deps, { ...sent, type: "challenge.fallback" }) : undefined,
     ]);
-    return { challenge: delivered, fallbackUsed };
+    return { challenge: slot, fallbackUsed };
   }
 
   await Promise.all([
-    deps.store.discardChallenge(app.appId, input.userId, challengeId, now),
-    deps.store.releaseSend(app.appId, input.userId, reservation.windowEnd),
+    deps.store.writeUserState(appId, input.userId, giveBackSend(windowEnd)),
     recordAudit(deps, {
       ...audit,
       type: "challenge.sent",
@@ -175,4 +141,53 @@ export async function issueCode(
     provider: lastError?.provider,
     providerCode: lastError?.providerCode,
   });
+}
+
+/** Counts the send (compare-and-set on the item as read; a refused round decides again on the item it returns). */
+async function reserve(
+  deps: Deps,
+  ctx: AppContext,
+  userId: string,
+  observed: UserState | undefined,
+  now: number,
+  refused: (outcome: "locked" | "rate_limited") => Promise<void>,
+): Promise<number> {
+  const policy = {
+    maxCodeRequests: ctx.config.limits.maxCodeRequests,
+    windowSeconds: ctx.config.limits.requestTimeoutSeconds,
+  };
+  let state = observed;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const decision = reserveSend(state, policy, now);
+    if (decision.kind === "locked") {
+      await refused("locked");
+      throw lockedError(decision.until);
+    }
+    if (decision.kind === "rate_limited") {
+      await refused("rate_limited");
+      throw rateLimitedError(decision.retryAt, now);
+    }
+    const written = await deps.store.writeUserState(ctx.app.appId, userId, decision.write);
+    if (written.ok) return decision.windowEnd;
+    state = written.state;
+  }
+  throw new StoreUnavailable("reserveSend: too much contention");
+}
+
+/** The delivered code becomes current in its slot, unless a newer one is there already. */
+async function register(
+  deps: Deps,
+  appId: string,
+  userId: string,
+  key: string,
+  slot: ChallengeSlot,
+  observed: UserState | undefined,
+): Promise<void> {
+  let state = observed;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const written = await deps.store.writeUserState(appId, userId, registerChallenge(state, key, slot));
+    if (written.ok || newerHoldsSlot(written.state, key, slot)) return;
+    state = written.state;
+  }
+  throw new StoreUnavailable("registerChallenge: too much contention");
 }

@@ -1,11 +1,14 @@
-import { enrollmentRequired, PENDING_FACTOR_TTL_SECONDS } from "../policy.ts";
-import type { Deps, EpochMs, Factor, FactorType } from "../ports.ts";
+import type { UserState } from "../model/user.ts";
+import { recoveryRemaining } from "../model/user.ts";
+import { enrollmentRequired } from "../policy.ts";
+import type { Deps, EpochMs, FactorRecord } from "../ports.ts";
+import { isActive, pendingExpired } from "../rules/factors.ts";
 import { loadAppContext } from "./app-config.ts";
 
 export interface FactorView {
   factorId: string;
-  type: FactorType;
-  status: Factor["status"];
+  type: string;
+  status: "pending" | "active";
   destination: string;
   createdAt: EpochMs;
   lastUsedAt: EpochMs | null;
@@ -19,26 +22,34 @@ export interface FactorList {
   recoveryCodesRemaining: number;
 }
 
+/** A factor item as shown: active when the user item says so, pending for a day, gone after. */
+export function factorViews(
+  state: UserState | undefined,
+  factors: readonly FactorRecord[],
+  now: EpochMs,
+): FactorView[] {
+  return factors
+    .filter((f) => isActive(state, f.factorId) || !pendingExpired(f.createdAt, now))
+    .sort((a, b) => a.createdAt - b.createdAt)
+    .map((f) => ({
+      factorId: f.factorId,
+      type: f.type,
+      status: isActive(state, f.factorId) ? "active" : "pending",
+      destination: f.destination,
+      createdAt: f.createdAt,
+      lastUsedAt: state?.factors?.[f.factorId]?.lastUsedAt ?? null,
+    }));
+}
+
 export async function listFactors(deps: Deps, input: { appId: string; userId: string }): Promise<FactorList> {
   const ctx = await loadAppContext(deps, input.appId);
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const enabled = state?.enabled === true;
-  const now = deps.clock.now();
   return {
     userId: input.userId,
     enabled,
     enrollmentRequired: enrollmentRequired(ctx.config, input.userId, enabled),
-    factors: factors
-      .filter((f) => f.status === "active" || now - f.createdAt <= PENDING_FACTOR_TTL_SECONDS * 1000)
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .map((f) => ({
-        factorId: f.factorId,
-        type: f.type,
-        status: f.status,
-        destination: f.destination,
-        createdAt: f.createdAt,
-        lastUsedAt: state?.lastUsed[f.factorId] ?? null,
-      })),
-    recoveryCodesRemaining: state?.recoveryCodesRemaining ?? 0,
+    factors: factorViews(state, factors, deps.clock.now()),
+    recoveryCodesRemaining: recoveryRemaining(state),
   };
 }

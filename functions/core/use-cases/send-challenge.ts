@@ -1,7 +1,9 @@
 import { recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
+import type { ChallengePurpose, CodeChannel } from "../model/user.ts";
 import { assertNotLocked, channelOrder } from "../policy.ts";
-import type { ChallengePurpose, CodeChannel, Deps, EpochMs } from "../ports.ts";
+import type { Deps, EpochMs } from "../ports.ts";
+import { activeOfType } from "../rules/factors.ts";
 import { loadAppContext } from "./app-config.ts";
 import { type CodeTarget, issueCode } from "./issue-code.ts";
 
@@ -31,8 +33,8 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
 
   const order = channelOrder(ctx.config, input.channel);
   const targets: CodeTarget[] = order.flatMap((channel) => {
-    const factorId = state?.activeFactors[channel];
-    const factor = factors.find((f) => f.factorId === factorId && f.status === "active");
+    const [factorId] = activeOfType(state, channel);
+    const factor = factors.find((f) => f.factorId === factorId);
     return factor ? [{ channel, factor }] : [];
   });
   if (targets.length === 0) {
@@ -47,10 +49,10 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
     locale: input.locale,
     ip: input.ip,
     preferredChannel: order[0],
-    observed: { state },
+    observed: state,
   });
   return {
-    challengeId: challenge.challengeId,
+    challengeId: challenge.id,
     channel: challenge.channel,
     destination: challenge.destination,
     expiresAt: challenge.expiresAt,

@@ -1,10 +1,10 @@
 import { DomainError } from "../errors.ts";
-import type { UserState } from "../ports.ts";
+import type { UserState } from "../model/user.ts";
 import type { AppContext } from "./app-config.ts";
 
 /** Sensitive changes need a successful verification of the same user within `stepUpSeconds`. */
 export function assertSteppedUp(ctx: AppContext, state: UserState | undefined, now: number): void {
-  const last = state?.lastVerifiedAt;
+  const last = state?.verifiedAt;
   if (last === undefined || now - last > ctx.config.stepUpSeconds * 1000) {
     throw new DomainError(
       "step_up_required",

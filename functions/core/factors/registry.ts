@@ -1,0 +1,24 @@
+import { email } from "./email/index.ts";
+import type { FactorKind, Verifier } from "./kind.ts";
+import { recoveryVerifier } from "./recovery/index.ts";
+import { sentCodeVerifier } from "./sent-code.ts";
+import { sms } from "./sms/index.ts";
+import { totp } from "./totp/index.ts";
+
+/** Every factor kind, registered once: a new kind is a folder plus one line here. */
+export const factorKinds = [sms, email, totp] as const satisfies readonly FactorKind[];
+
+export type FactorType = (typeof factorKinds)[number]["type"] | "sms" | "email" | "totp";
+
+export const factorTypes = (): string[] => factorKinds.map((k) => k.type);
+
+export function kindOf(type: string): FactorKind | undefined {
+  return factorKinds.find((k) => k.type === type);
+}
+
+/** `POST /v1/verifications` tries these in order: a sent code (with challengeId), a recovery code, each kind's own. */
+export const verifiers: readonly Verifier[] = [
+  sentCodeVerifier,
+  recoveryVerifier,
+  ...new Set(factorKinds.flatMap((k) => (k.verifier && k.verifier !== sentCodeVerifier ? [k.verifier] : []))),
+];

@@ -1,0 +1,12 @@
+import { parsePhone } from "../../phone.ts";
+import { codeKind } from "../code-kind.ts";
+
+export const sms = codeKind({
+  channel: "sms",
+  field: "phone",
+  maxLength: 64,
+  parse: (input, ctx) => {
+    const { e164, masked } = parsePhone(input, ctx.config);
+    return { address: e164, masked };
+  },
+});

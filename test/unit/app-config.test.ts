@@ -4,22 +4,14 @@ import type { AppConfig } from "#core/config";
 import { getAppConfig, StoredConfigInvalid, updateAppConfig } from "#core/use-cases/app-config";
 import { authenticateClient } from "#core/use-cases/authenticate-client";
 import { sendChallenge } from "#core/use-cases/send-challenge";
-import { domainError, memoryDeps } from "../support/memory-deps.ts";
+import { domainError, rejection, testDeps } from "../support/deps.ts";
 
 async function setup() {
-  const d = memoryDeps();
+  const d = await testDeps();
   const created = await d.createApp("Acme");
   const current = await getAppConfig(d, created.appId);
   return { d, ...created, current };
 }
-
-const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
-  try {
-    return { resolved: await promise };
-  } catch (error) {
-    return error;
-  }
-};
 
 describe("creating an app", () => {
   it("stores the default config at version 1 with the app's name as TOTP issuer", async () => {
@@ -38,19 +30,20 @@ describe("creating an app", () => {
   it("returns an API key that authenticates as the app, stored only as a hash", async () => {
     const { d, appId, apiKey } = await setup();
     expect(await authenticateClient(d, apiKey)).toBe(appId);
-    expect(JSON.stringify(d.store.dump())).not.toContain(apiKey);
+    const stored = await d.tableText();
+    expect(stored).not.toContain(apiKey);
+    expect(stored).toContain(sha256Hex(apiKey));
     for (const bearer of [undefined, "", `${apiKey}x`, "otpk_unknown"]) {
       expect((await domainError(authenticateClient(d, bearer))).code).toBe("unauthorized");
     }
   });
 
   it("refuses a revoked key while the app's other keys keep working", async () => {
-    const { d, appId, apiKey } = await setup();
+    const { d, appId, apiKey, keyId } = await setup();
     const second = "otpk_second-key-for-this-test";
     await d.store.putApiKey({ keyHash: sha256Hex(second), keyId: "key_2", appId, createdAt: d.clock.now() });
     expect(await authenticateClient(d, second)).toBe(appId);
-    const [first] = d.store.dump().apiKeys.filter((k) => k.keyId !== "key_2");
-    expect(await d.store.revokeApiKey(appId, first?.keyId ?? "", d.clock.now())).toBe(true);
+    expect(await d.store.revokeApiKey(appId, keyId, d.clock.now())).toBe(true);
     expect((await domainError(authenticateClient(d, apiKey))).code).toBe("unauthorized");
     expect(await authenticateClient(d, second)).toBe(appId);
     expect(await d.store.revokeApiKey(appId, "key_unknown", d.clock.now())).toBe(false);
@@ -108,7 +101,7 @@ describe("updating the config", () => {
     // With If-Match "*" the write is still conditional on the version it read.
     const realGetConfig = d.store.getConfig.bind(d.store);
     let raced = false;
-    d.store.getConfig = async (id) => {
+    d.store.getConfig = async (id: string) => {
       const read = await realGetConfig(id);
       if (!raced) {
         raced = true;

@@ -74,17 +74,15 @@ export async function issueCode(
     }
     if (config.sms.provider === "sinch") {
       // Sinch generates, sends and later checks its own code.
-      const started = await deps
-        .smsVerification(config)
-        .start(
-          {
-            to: address,
-            locale: input.locale,
-            expirySeconds: config.code.ttlSeconds,
-            reference: challengeId,
-          },
-          config,
-        );
+      const started = await deps.smsVerification(config).start(
+        {
+          to: address,
+          locale: input.locale,
+          expirySeconds: config.code.ttlSeconds,
+          reference: challengeId,
+        },
+        config,
+      );
       return started.verificationId;
     }
     await deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);

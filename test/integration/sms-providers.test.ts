@@ -303,6 +303,28 @@ describe("SMS through the Sinch Verification API (Sinch makes and checks the cod
     expect(replies.every((r) => [200, 410, 429].includes(r.status))).toBe(true);
   });
 
+  it("a provider error between wrong codes gives the attempt back once: the user still locks after maxVerifyAttempts wrong codes (rule 35)", async () => {
+    const phone = "+14155550177";
+    const enrolled = await h.call("POST", "/v1/users/pumped/factors", { body: { type: "sms", phone } });
+    const activated = await h.call("POST", `/v1/users/pumped/factors/${enrolled.body.factorId}/activate`, {
+      body: { code: sinch.codeFor(phone) },
+    });
+    expect(activated.status).toBe(200);
+    const sent = await h.call("POST", "/v1/challenges", { body: { userId: "pumped" } });
+    const right = sinch.codeFor(phone) ?? "";
+    const wrong = right.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+    const body = (code: string) => ({ body: { userId: "pumped", challengeId: sent.body.challengeId, code } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      sinch.failNext(1, 503);
+      statuses.push((await h.call("POST", "/v1/verifications", body(wrong))).status);
+      statuses.push((await h.call("POST", "/v1/verifications", body(wrong))).status);
+    }
+    expect(statuses).toEqual([502, 422, 502, 422, 502, 423]);
+    const late = await h.call("POST", "/v1/verifications", body(right));
+    expect(late.status).toBe(423);
+  });
+
   it("falls back to email when Sinch fails, and answers 502 on a verification fault", async () => {
     await enrollEmail(h, "sinchy");
     h.stack.clock.advance(901); // a fresh send window

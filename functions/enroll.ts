@@ -22,7 +22,7 @@ export const enrollRoutes: RouteImpls = {
     body: enrollBody,
     run: async ({ appId, params, body, ip }, deps) => {
       const { factor, challengeId, expiresAt, reveal } = await enrollFactor(deps, {
-        ...body,
+        ...(body as { type: string } & Record<string, unknown>),
         appId,
         ip,
         userId: userIdParam(params),

@@ -1,21 +1,16 @@
 import { z } from "zod";
 import { issuesToFieldErrors, userIdSchema, wellFormed } from "#core/config";
 import { invalidRequest } from "#core/errors";
+import { localeField as locale } from "#core/factors/code-kind";
+import { factorKinds } from "#core/factors/registry";
 
-const locale = z
-  .string()
-  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR")
-  .optional();
 const code = z.string().min(1).max(64);
 
-export const enrollBody = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("sms"), phone: z.string().min(1).max(64), locale }),
-  z.strictObject({ type: z.literal("email"), email: z.string().min(1).max(320), locale }),
-  z.strictObject({
-    type: z.literal("totp"),
-    label: z.string().trim().min(1).max(128).refine(wellFormed, "must be well-formed text").optional(),
-  }),
-]);
+/** One member per registered factor kind: a new kind brings its own enrollment body. */
+export const enrollBody = z.discriminatedUnion(
+  "type",
+  factorKinds.map((kind) => kind.enrollBody) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
 
 export const activateBody = z.strictObject({ code });
 

@@ -77,7 +77,7 @@ describe("digestsEqual", () => {
 describe("keyed hashes of codes", () => {
   it("bind the code to the pepper, app and challenge", () => {
     const base = challengeCodeHash("pepper-1", "app1", "ch1", "123456");
-    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    expect(base).toMatch(/^[0-9a-f]{32}$/);
     expect(base).not.toContain("123456");
     expect(challengeCodeHash("pepper-1", "app1", "ch1", "123456")).toBe(base);
     expect(challengeCodeHash("pepper-2", "app1", "ch1", "123456")).not.toBe(base);

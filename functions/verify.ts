@@ -1,4 +1,4 @@
-import { SinchVerification } from "#adapters/sinch-verification";
+import { SinchVerification } from "#adapters/providers/sinch/sinch-verification";
 import { revokeUserSessions } from "#core/use-cases/manage-mfa";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";

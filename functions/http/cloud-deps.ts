@@ -5,8 +5,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { MetricsAudit } from "#adapters/metrics-audit";
+import { Unconfigured } from "#adapters/providers/unconfigured";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
-import { Unconfigured } from "#adapters/unconfigured";
 import type { Deps, Secrets } from "#core/ports";
 import type { HandlerDeps } from "./deps.ts";
 

@@ -1,8 +1,8 @@
 import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { SesEmail } from "#adapters/ses-email";
-import { SinchVerification } from "#adapters/sinch-verification";
-import { TwilioSms } from "#adapters/twilio-sms";
-import { Unconfigured } from "#adapters/unconfigured";
+import { SesEmail } from "#adapters/providers/ses/ses-email";
+import { SinchVerification } from "#adapters/providers/sinch/sinch-verification";
+import { TwilioSms } from "#adapters/providers/twilio/twilio-sms";
+import { Unconfigured } from "#adapters/providers/unconfigured";
 import type { Secrets } from "#core/ports";
 import { cloudRequestHandler, type Providers } from "./cloud-deps.ts";
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { TwilioSms } from "#adapters/twilio-sms";
+import { TwilioSms } from "#adapters/providers/twilio/twilio-sms";
 import { type AppConfig, type AppConfigInput, appConfigSchema } from "#core/config";
 import { ProviderError } from "#core/errors";
 import { type FakeTwilio, startFakeTwilio, type TwilioFault, twilioSid } from "../support/fake-twilio.ts";
@@ -278,7 +278,7 @@ describe("lazy loading", () => {
       import { createRequire } from "node:module";
       const require = createRequire(process.cwd() + "/");
       const loaded = () => Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/]twilio[\\\\/]/.test(k)).length;
-      const { TwilioSms } = await import("#adapters/twilio-sms");
+      const { TwilioSms } = await import("#adapters/providers/twilio/twilio-sms");
       const { appConfigSchema } = await import("#core/config");
       const adapter = new TwilioSms({
         secrets: { providerSecret: async () => JSON.parse(process.env.SECRET), refreshProviderSecret() {} },

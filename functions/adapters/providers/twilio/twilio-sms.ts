@@ -4,7 +4,7 @@ import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import { countryOf } from "#core/phone";
 import type { Delivery, OutgoingSms, Secrets, SmsProvider } from "#core/ports";
-import { readProviderSecret } from "./provider-secret.ts";
+import { readProviderSecret } from "../secret.ts";
 
 type TwilioModule = typeof TwilioSdk;
 type HttpClient = NonNullable<TwilioSdk.ClientOpts["httpClient"]>;

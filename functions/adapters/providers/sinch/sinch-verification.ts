@@ -2,7 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import type { Secrets, VerificationProvider } from "#core/ports";
-import { readProviderSecret } from "./provider-secret.ts";
+import { readProviderSecret } from "../secret.ts";
 
 export interface SinchVerificationSettings {
   secrets: Secrets;

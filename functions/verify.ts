@@ -34,10 +34,5 @@ export const verifyRoutes: RouteImpls = {
 export const handler = createHandler(
   "verify",
   verifyRoutes,
-  once(() =>
-    cloudDeps((secrets) => {
-      const sinch = new SinchVerification({ secrets });
-      return { smsVerification: () => sinch };
-    }),
-  ),
+  once(() => cloudDeps((secrets) => ({ sms: { sinch: new SinchVerification({ secrets }) } }))),
 );

@@ -9,9 +9,10 @@ import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { FileSecrets } from "#adapters/file-secrets";
 import { OffsetClock } from "#adapters/offset-clock";
-import { LocalSmsRouter } from "#adapters/providers/outbox/local-sms";
+import { OutboxUntilSecret, OutboxVerificationUntilSecret } from "#adapters/providers/outbox/local-sms";
 import { Outbox, type OutboxMessage, OutboxVerification } from "#adapters/providers/outbox/outbox";
 import { OutboxEmail } from "#adapters/providers/outbox/outbox-email";
+import { chooseProviders } from "#adapters/providers/registry";
 import { SesEmail } from "#adapters/providers/ses/ses-email";
 import { SinchVerification } from "#adapters/providers/sinch/sinch-verification";
 import { TwilioSms } from "#adapters/providers/twilio/twilio-sms";
@@ -107,18 +108,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const adminToken = await ensureSecrets(secretsPath, join(options.dir, "admin-token"));
     const clock = new OffsetClock();
     const outbox = new Outbox({ print: options.print });
-    const sesEmail = new OutboxEmail(
-      outbox,
-      new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
-    );
-    const outboxEmail = new OutboxEmail(outbox);
     const secrets = new FileSecrets(secretsPath);
-    const smsRouter = new LocalSmsRouter({
-      secrets,
-      outbox,
-      outboxVerification: new OutboxVerification(outbox),
-      twilio: new TwilioSms({ secrets, apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL }),
-      sinch: new SinchVerification({ secrets }),
+    // The same provider choice as the cloud; `twilio` and `sinch` use the outbox until their secret is saved.
+    const providers = chooseProviders({
+      sms: {
+        twilio: new OutboxUntilSecret({
+          secrets,
+          secret: { secretNameIn: (config) => config.sms.secretName },
+          provider: new TwilioSms({
+            secrets,
+            apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL,
+          }),
+          outbox,
+        }),
+        sinch: new OutboxVerificationUntilSecret({
+          secrets,
+          secret: { secretNameIn: (config) => config.sms.sinch.secretName },
+          provider: new SinchVerification({ secrets }),
+          outbox: new OutboxVerification(outbox),
+        }),
+        local: outbox,
+      },
+      email: {
+        ses: new OutboxEmail(outbox, new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url }))),
+        local: new OutboxEmail(outbox),
+      },
     });
     const documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
@@ -138,9 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
       secrets,
       clock,
-      email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),
-      sms: () => smsRouter,
-      smsVerification: () => smsRouter,
+      ...providers,
       adminAuth: { kind: "token", tokenSha256: sha256Hex(adminToken) },
       log: options.log,
     };

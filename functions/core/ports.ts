@@ -287,7 +287,9 @@ export interface EmailProvider {
   sendEmail(message: OutgoingEmail): Promise<Delivery>;
 }
 
+/** Sends the text the service wrote, with the service's own code in it (Twilio, the local outbox). */
 export interface SmsProvider {
+  readonly kind: "message";
   sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery>;
 }
 
@@ -317,6 +319,7 @@ export interface Secrets {
 
 /** Sinch-style providers generate and check the code themselves. */
 export interface VerificationProvider {
+  readonly kind: "verification";
   start(
     input: { to: string; locale?: string; expirySeconds: number; reference: string },
     config: AppConfig,
@@ -384,8 +387,12 @@ export interface Deps {
   clock: Clock;
   secrets: Secrets;
   email: (config: AppConfig) => EmailProvider;
-  sms: (config: AppConfig) => SmsProvider;
-  /** The provider that generates and checks SMS codes itself, when `sms.provider` is `sinch`. */
+  /**
+   * The SMS provider the app's config selects. Dispatch on its `kind`: a `message` provider sends
+   * the service's code, a `verification` provider makes, sends and later checks its own.
+   */
+  sms: (config: AppConfig) => SmsProvider | VerificationProvider;
+  /** Checks a code a `verification` provider made (the challenge holds its `verificationId`). */
   smsVerification: (config: AppConfig) => VerificationProvider;
   audit: Audit;
 }

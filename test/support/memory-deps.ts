@@ -1,3 +1,4 @@
+import { chooseProviders } from "#adapters/providers/registry";
 import type { AppConfig } from "#core/config";
 import { DomainError, ProviderError } from "#core/errors";
 import type {
@@ -205,6 +206,8 @@ export class FakeEmailProvider extends RecordingProvider implements EmailProvide
 }
 
 export class FakeSmsProvider extends RecordingProvider implements SmsProvider {
+  readonly kind = "message";
+
   constructor(clock: Clock, outbox: SentMessage[]) {
     super("sms", clock, outbox);
   }
@@ -219,6 +222,7 @@ export class FakeSmsProvider extends RecordingProvider implements SmsProvider {
  * code (it lands in the outbox like an sms); `report` approves it once.
  */
 export class FakeVerificationProvider implements VerificationProvider {
+  readonly kind = "verification";
   readonly started: { verificationId: string; to: string; code: string; used: boolean }[] = [];
 
   constructor(
@@ -304,9 +308,11 @@ export function memoryDeps(overrides: MemoryDepsOverrides = {}): MemoryDeps {
     store,
     clock,
     secrets,
-    email: () => emailProvider,
-    sms: () => smsProvider,
-    smsVerification: () => verificationProvider,
+    // The real provider choice: `sms.provider: sinch` selects the verification fake.
+    ...chooseProviders({
+      sms: { twilio: smsProvider, local: smsProvider, sinch: verificationProvider },
+      email: { ses: emailProvider, local: emailProvider },
+    }),
     audit: new MemoryAudit(),
     emailProvider,
     smsProvider,

@@ -1,27 +1,46 @@
 import { ProviderError } from "#core/errors";
 import type { Delivery, EmailProvider, SmsProvider, VerificationProvider } from "#core/ports";
 
-/**
- * A channel this function or deployment cannot use (e.g. `sms.provider: local` in the cloud,
- * or email in the verify function, which sends nothing): every send is refused, so fallback applies.
- */
-export class Unconfigured implements SmsProvider, VerificationProvider, EmailProvider {
+// Stand-ins for what an app's config names but this function or deployment does not offer (e.g.
+// `sms.provider: local` in the cloud, or email in the verify function, which sends nothing): every
+// call is refused as not configured, so the fallback channel applies.
+
+const refusal = (channel: "sms" | "email", name: string): ProviderError =>
+  new ProviderError(
+    channel,
+    "not_configured",
+    `the ${channel} provider "${name}" is not available here`,
+    "not_configured",
+  );
+
+export class UnconfiguredSms implements SmsProvider {
+  readonly kind = "message";
+
+  constructor(private readonly name: string) {}
+
   async sendSms(): Promise<Delivery> {
-    throw refusal("sms");
-  }
-
-  async sendEmail(): Promise<Delivery> {
-    throw refusal("email");
-  }
-
-  async start(): Promise<never> {
-    throw refusal("sms");
-  }
-
-  async report(): Promise<never> {
-    throw refusal("sms");
+    throw refusal("sms", this.name);
   }
 }
 
-const refusal = (channel: string): ProviderError =>
-  new ProviderError(channel, "not_configured", `no ${channel} provider is configured here`, "not_configured");
+export class UnconfiguredVerification implements VerificationProvider {
+  readonly kind = "verification";
+
+  constructor(private readonly name: string) {}
+
+  async start(): Promise<never> {
+    throw refusal("sms", this.name);
+  }
+
+  async report(): Promise<never> {
+    throw refusal("sms", this.name);
+  }
+}
+
+export class UnconfiguredEmail implements EmailProvider {
+  constructor(private readonly name: string) {}
+
+  async sendEmail(): Promise<Delivery> {
+    throw refusal("email", this.name);
+  }
+}

@@ -81,6 +81,7 @@ interface SinchAnswer {
 
 /** Sinch Verification API v1 over plain fetch: Sinch generates, sends and checks the SMS code. */
 export class SinchVerification implements VerificationProvider {
+  readonly kind = "verification";
   private readonly secrets: Secrets;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;

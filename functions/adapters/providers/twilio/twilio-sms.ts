@@ -97,6 +97,7 @@ export function chooseTwilioRoute(to: string, secret: TwilioSecret, config: AppC
  * only (cold starts of functions that never send an SMS do not pay for it).
  */
 export class TwilioSms implements SmsProvider {
+  readonly kind = "message";
   private readonly secrets: Secrets;
   private readonly apiBaseUrl: string | undefined;
   private readonly timeoutMs: number;

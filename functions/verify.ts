@@ -1,4 +1,4 @@
-import { SinchVerification } from "#adapters/providers/sinch/sinch-verification";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
 import { revokeUserSessions } from "#core/use-cases/manage-mfa";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";
@@ -34,5 +34,5 @@ export const verifyRoutes: RouteImpls = {
 export const handler = createHandler(
   "verify",
   verifyRoutes,
-  once(() => cloudDeps((secrets) => ({ sms: { sinch: new SinchVerification({ secrets }) } }))),
+  once(() => cloudDeps((secrets) => ({ sms: { sinch: createSinchVerification({ secrets }) } }))),
 );

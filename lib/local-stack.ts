@@ -9,13 +9,12 @@ import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { FileSecrets } from "#adapters/file-secrets";
 import { OffsetClock } from "#adapters/offset-clock";
-import { OutboxUntilSecret, OutboxVerificationUntilSecret } from "#adapters/providers/outbox/local-sms";
-import { Outbox, type OutboxMessage, OutboxVerification } from "#adapters/providers/outbox/outbox";
-import { OutboxEmail } from "#adapters/providers/outbox/outbox-email";
+import { Outbox, type OutboxMessage } from "#adapters/providers/outbox/outbox";
+import { createLocalProviders } from "#adapters/providers/outbox/provider";
 import { chooseProviders } from "#adapters/providers/registry";
-import { SesEmail } from "#adapters/providers/ses/ses-email";
-import { SinchVerification } from "#adapters/providers/sinch/sinch-verification";
-import { TwilioSms } from "#adapters/providers/twilio/twilio-sms";
+import { createSesEmail } from "#adapters/providers/ses/provider";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
+import { createTwilioSms } from "#adapters/providers/twilio/provider";
 import { sha256Hex } from "#core/codes";
 import { invalidRequest } from "#core/errors";
 import { createApp } from "#core/use-cases/create-app";
@@ -109,31 +108,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const clock = new OffsetClock();
     const outbox = new Outbox({ print: options.print });
     const secrets = new FileSecrets(secretsPath);
-    // The same provider choice as the cloud; `twilio` and `sinch` use the outbox until their secret is saved.
-    const providers = chooseProviders({
-      sms: {
-        twilio: new OutboxUntilSecret({
+    // The same provider choice as the cloud, over the local offer (outbox until secrets are saved).
+    const providers = chooseProviders(
+      createLocalProviders({
+        secrets,
+        outbox,
+        twilio: createTwilioSms({
           secrets,
-          secret: { secretNameIn: (config) => config.sms.secretName },
-          provider: new TwilioSms({
-            secrets,
-            apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL,
-          }),
-          outbox,
+          apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL,
         }),
-        sinch: new OutboxVerificationUntilSecret({
-          secrets,
-          secret: { secretNameIn: (config) => config.sms.sinch.secretName },
-          provider: new SinchVerification({ secrets }),
-          outbox: new OutboxVerification(outbox),
-        }),
-        local: outbox,
-      },
-      email: {
-        ses: new OutboxEmail(outbox, new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url }))),
-        local: new OutboxEmail(outbox),
-      },
-    });
+        sinch: createSinchVerification({ secrets }),
+        ses: createSesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
+      }),
+    );
     const documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
       { marshallOptions: { removeUndefinedValues: true } },

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { AppConfig } from "./config.ts";
 
 /** Times in the domain are epoch milliseconds; the HTTP layer renders ISO-8601. */
@@ -315,6 +316,23 @@ export interface Secrets {
   refreshProviderSecret(name: string): void;
   putProviderSecret(name: string, value: Record<string, unknown>): Promise<void>;
   listProviderSecrets(names: readonly string[]): Promise<SecretInfo[]>;
+}
+
+/**
+ * One provider's credentials: the schema the admin route checks a secret with before storing it
+ * (the provider's adapter reads the secret with the same one). Each provider module exports its own.
+ */
+export interface ProviderSecretSchema {
+  /** The provider, e.g. `twilio`. */
+  readonly provider: string;
+  /** The secret's usual name (`twilio`, `sinch-verification-api`), listed by the admin route. */
+  readonly defaultName: string;
+  /** A field only this shape has: picks the schema for a secret under another name an app's config refers to. */
+  readonly marker: string;
+  /** The shape in a few words, for an admin who sent something else. */
+  readonly summary: string;
+  /** Unknown fields are refused. */
+  readonly schema: z.ZodType<Record<string, unknown>>;
 }
 
 /** Sinch-style providers generate and check the code themselves. */

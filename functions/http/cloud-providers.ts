@@ -1,8 +1,8 @@
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { OfferedProviders } from "#adapters/providers/registry";
-import { SesEmail } from "#adapters/providers/ses/ses-email";
-import { SinchVerification } from "#adapters/providers/sinch/sinch-verification";
-import { TwilioSms } from "#adapters/providers/twilio/twilio-sms";
+import { createSesEmail } from "#adapters/providers/ses/provider";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
+import { createTwilioSms } from "#adapters/providers/twilio/provider";
 import type { Secrets } from "#core/ports";
 import { cloudRequestHandler } from "./cloud-deps.ts";
 
@@ -10,7 +10,9 @@ import { cloudRequestHandler } from "./cloud-deps.ts";
 export function allProviders(secrets: Secrets): OfferedProviders {
   return {
     // Always api.twilio.com here: a base URL from the environment could send credentials elsewhere.
-    sms: { twilio: new TwilioSms({ secrets }), sinch: new SinchVerification({ secrets }) },
-    email: { ses: new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler })) },
+    sms: { twilio: createTwilioSms({ secrets }), sinch: createSinchVerification({ secrets }) },
+    email: {
+      ses: createSesEmail(new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler })),
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { providerSecretSchemas } from "#adapters/providers/secret-schemas";
 import { DomainError } from "#core/errors";
 import {
   createApiKey,
@@ -73,14 +74,14 @@ export const adminRoutes: RouteImpls = {
   }),
   "GET /v1/admin/secrets": route({
     run: async (_, deps) => {
-      const secrets = await listProviderSecrets(deps);
+      const secrets = await listProviderSecrets(deps, providerSecretSchemas);
       return json(200, { secrets: secrets.map((s) => ({ ...s, updatedAt: isoOrNull(s.updatedAt) })) });
     },
   }),
   "PUT /v1/admin/secrets/{name}": route({
     body: secretBody,
     run: async ({ params, body, actor }, deps) => {
-      await putProviderSecret(deps, params.name ?? "", body, actor);
+      await putProviderSecret(deps, providerSecretSchemas, { name: params.name ?? "", body, actor });
       return noContent();
     },
   }),

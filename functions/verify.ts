@@ -1,4 +1,4 @@
-import { SinchVerification } from "#adapters/sinch-verification";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
 import { revokeUserSessions } from "#core/use-cases/manage-mfa";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";
@@ -34,10 +34,5 @@ export const verifyRoutes: RouteImpls = {
 export const handler = createHandler(
   "verify",
   verifyRoutes,
-  once(() =>
-    cloudDeps((secrets) => {
-      const sinch = new SinchVerification({ secrets });
-      return { smsVerification: () => sinch };
-    }),
-  ),
+  once(() => cloudDeps((secrets) => ({ sms: { sinch: createSinchVerification({ secrets }) } }))),
 );

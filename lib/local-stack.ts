@@ -8,13 +8,13 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { FileSecrets } from "#adapters/file-secrets";
-import { LocalSmsRouter } from "#adapters/local-sms-router";
 import { OffsetClock } from "#adapters/offset-clock";
-import { Outbox, type OutboxMessage, OutboxVerification } from "#adapters/outbox";
-import { OutboxEmail } from "#adapters/outbox-email";
-import { SesEmail } from "#adapters/ses-email";
-import { SinchVerification } from "#adapters/sinch-verification";
-import { TwilioSms } from "#adapters/twilio-sms";
+import { Outbox, type OutboxMessage } from "#adapters/providers/outbox/outbox";
+import { createLocalProviders } from "#adapters/providers/outbox/provider";
+import { chooseProviders } from "#adapters/providers/registry";
+import { createSesEmail } from "#adapters/providers/ses/provider";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
+import { createTwilioSms } from "#adapters/providers/twilio/provider";
 import { sha256Hex } from "#core/codes";
 import { invalidRequest } from "#core/errors";
 import { createApp } from "#core/use-cases/create-app";
@@ -107,19 +107,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const adminToken = await ensureSecrets(secretsPath, join(options.dir, "admin-token"));
     const clock = new OffsetClock();
     const outbox = new Outbox({ print: options.print });
-    const sesEmail = new OutboxEmail(
-      outbox,
-      new SesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
-    );
-    const outboxEmail = new OutboxEmail(outbox);
     const secrets = new FileSecrets(secretsPath);
-    const smsRouter = new LocalSmsRouter({
-      secrets,
-      outbox,
-      outboxVerification: new OutboxVerification(outbox),
-      twilio: new TwilioSms({ secrets, apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL }),
-      sinch: new SinchVerification({ secrets }),
-    });
+    // The same provider choice as the cloud, over the local offer (outbox until secrets are saved).
+    const providers = chooseProviders(
+      createLocalProviders({
+        secrets,
+        outbox,
+        twilio: createTwilioSms({
+          secrets,
+          apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL,
+        }),
+        sinch: createSinchVerification({ secrets }),
+        ses: createSesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
+      }),
+    );
     const documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
       { marshallOptions: { removeUndefinedValues: true } },
@@ -138,9 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
       secrets,
       clock,
-      email: (config) => (config.email.provider === "local" ? outboxEmail : sesEmail),
-      sms: () => smsRouter,
-      smsVerification: () => smsRouter,
+      ...providers,
       adminAuth: { kind: "token", tokenSha256: sha256Hex(adminToken) },
       log: options.log,
     };

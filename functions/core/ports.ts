@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { AppConfig } from "./config.ts";
 import type { StateWrite } from "./model/state-write.ts";
 import type { FactorRecord, UserRecords, UserState } from "./model/user.ts";
@@ -100,7 +101,9 @@ export interface EmailProvider {
   sendEmail(message: OutgoingEmail): Promise<Delivery>;
 }
 
+/** Sends the text the service wrote, with the service's own code in it (Twilio, the local outbox). */
 export interface SmsProvider {
+  readonly kind: "message";
   sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery>;
 }
 
@@ -128,8 +131,26 @@ export interface Secrets {
   listProviderSecrets(names: readonly string[]): Promise<SecretInfo[]>;
 }
 
+/**
+ * One provider's credentials: the schema the admin route checks a secret with before storing it
+ * (the provider's adapter reads the secret with the same one). Each provider module exports its own.
+ */
+export interface ProviderSecretSchema {
+  /** The provider, e.g. `twilio`. */
+  readonly provider: string;
+  /** The secret's usual name (`twilio`, `sinch-verification-api`), listed by the admin route. */
+  readonly defaultName: string;
+  /** A field only this shape has: picks the schema for a secret under another name an app's config refers to. */
+  readonly marker: string;
+  /** The shape in a few words, for an admin who sent something else. */
+  readonly summary: string;
+  /** Unknown fields are refused. */
+  readonly schema: z.ZodType<Record<string, unknown>>;
+}
+
 /** Sinch-style providers generate and check the code themselves. */
 export interface VerificationProvider {
+  readonly kind: "verification";
   start(
     input: { to: string; locale?: string; expirySeconds: number; reference: string },
     config: AppConfig,
@@ -201,8 +222,12 @@ export interface Deps {
   clock: Clock;
   secrets: Secrets;
   email: (config: AppConfig) => EmailProvider;
-  sms: (config: AppConfig) => SmsProvider;
-  /** The provider that generates and checks SMS codes itself, when `sms.provider` is `sinch`. */
+  /**
+   * The SMS provider the app's config selects. Dispatch on its `kind`: a `message` provider sends
+   * the service's code, a `verification` provider makes, sends and later checks its own.
+   */
+  sms: (config: AppConfig) => SmsProvider | VerificationProvider;
+  /** Checks a code a `verification` provider made (the challenge holds its `verificationId`). */
   smsVerification: (config: AppConfig) => VerificationProvider;
   audit: Audit;
 }

@@ -5,13 +5,10 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { MetricsAudit } from "#adapters/metrics-audit";
+import { chooseProviders, type OfferedProviders } from "#adapters/providers/registry";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
-import { Unconfigured } from "#adapters/unconfigured";
-import type { Deps, Secrets } from "#core/ports";
+import type { Secrets } from "#core/ports";
 import type { HandlerDeps } from "./deps.ts";
-
-/** The delivery providers a function uses; each entry point names only those, so its bundle holds no others. */
-export type Providers = Partial<Pick<Deps, "email" | "sms" | "smsVerification">>;
 
 export const cloudRequestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
 
@@ -25,10 +22,11 @@ const required = (name: string): string => {
 
 /**
  * The Lambda's dependencies, from the environment the stack sets: names of things, never
- * secret values. Providers the function does not pass refuse (so a fallback applies).
+ * secret values. Each entry point offers only the providers it uses (its bundle holds no
+ * others); one an app's config names but the function does not offer refuses, so a fallback applies.
  */
 export async function cloudDeps(
-  providers: (secrets: Secrets) => Providers,
+  providers: (secrets: Secrets) => OfferedProviders,
   /** Admins must read what is stored (ETags, revocations); client functions may cache apps and configs 10 s. */
   options: { appCacheMs: number } = { appCacheMs: 10_000 },
 ): Promise<HandlerDeps> {
@@ -64,15 +62,11 @@ export async function cloudDeps(
     },
     namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
-  const unconfigured = new Unconfigured();
-  const chosen = providers(secrets);
   return {
     store,
     secrets,
     clock: { now: () => Date.now() },
-    email: chosen.email ?? (() => unconfigured),
-    sms: chosen.sms ?? (() => unconfigured),
-    smsVerification: chosen.smsVerification ?? (() => unconfigured),
+    ...chooseProviders(providers(secrets)),
     audit,
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),

@@ -1,21 +1,18 @@
 import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { SesEmail } from "#adapters/ses-email";
-import { SinchVerification } from "#adapters/sinch-verification";
-import { TwilioSms } from "#adapters/twilio-sms";
-import { Unconfigured } from "#adapters/unconfigured";
+import type { OfferedProviders } from "#adapters/providers/registry";
+import { createSesEmail } from "#adapters/providers/ses/provider";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
+import { createTwilioSms } from "#adapters/providers/twilio/provider";
 import type { Secrets } from "#core/ports";
-import { cloudRequestHandler, type Providers } from "./cloud-deps.ts";
+import { cloudRequestHandler } from "./cloud-deps.ts";
 
-/** Every provider: for the functions that send codes or test messages (send, enroll, admin-config). */
-export function allProviders(secrets: Secrets): Providers {
-  const email = new SesEmail(new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler }));
-  // Always api.twilio.com here: a base URL from the environment could send credentials elsewhere.
-  const twilio = new TwilioSms({ secrets });
-  const sinch = new SinchVerification({ secrets });
-  const unconfigured = new Unconfigured();
+/** Every cloud provider: for the functions that send codes or test messages (send, enroll, admin-config). */
+export function allProviders(secrets: Secrets): OfferedProviders {
   return {
-    email: () => email,
-    sms: (config) => (config.sms.provider === "twilio" ? twilio : unconfigured),
-    smsVerification: () => sinch,
+    // Always api.twilio.com here: a base URL from the environment could send credentials elsewhere.
+    sms: { twilio: createTwilioSms({ secrets }), sinch: createSinchVerification({ secrets }) },
+    email: {
+      ses: createSesEmail(new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler })),
+    },
   };
 }

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SinchVerification, signSinchRequest, sinchExpiry } from "#adapters/sinch-verification";
+import {
+  SinchVerification,
+  signSinchRequest,
+  sinchExpiry,
+} from "#adapters/providers/sinch/sinch-verification";
 import { type AppConfig, appConfigSchema } from "#core/config";
 import { ProviderError } from "#core/errors";
 import { type FakeSinch, type SinchFault, startFakeSinch } from "../support/fake-sinch.ts";

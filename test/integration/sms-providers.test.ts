@@ -74,6 +74,34 @@ describe("admin secrets", () => {
     ]);
     expect((await h.call("PUT", "/v1/admin/secrets/twilio", { auth: "client", body: {} })).status).toBe(403);
   });
+
+  it("checks each secret with its provider's schema: by its usual name, else by its fields", async () => {
+    const put = (name: string, body: unknown) =>
+      h.call("PUT", `/v1/admin/secrets/${name}`, { auth: "admin", body });
+    const paths = (reply: { body: Record<string, unknown> }) =>
+      (reply.body.errors as { path: string }[]).map((e) => e.path);
+    const sinchBody = { authenticationId: SINCH.key, secret: SINCH.secret };
+    expect((await put("sinch-eu", sinchBody)).status).toBe(204);
+    const wrongShape = await put("sinch-verification-api", {
+      accountSid: ACCOUNT.sid,
+      authToken: ACCOUNT.token,
+    });
+    expect(wrongShape.status).toBe(400);
+    expect(paths(wrongShape)).toEqual(expect.arrayContaining(["authenticationId", "secret", "accountSid"]));
+    const shortToken = await put("twilio-eu", { accountSid: ACCOUNT.sid, authToken: "too-short" });
+    expect(shortToken.status).toBe(400);
+    expect(paths(shortToken)).toEqual(["authToken"]);
+    const noShape = await put("other", { apiKey: "x" });
+    expect(noShape.status).toBe(400);
+    expect(noShape.body.errors).toEqual([
+      {
+        path: "(body)",
+        message:
+          "a Twilio secret { accountSid, authToken, subaccounts? } or a Sinch secret { authenticationId, secret }",
+      },
+    ]);
+    expect(noShape.text).not.toContain(SINCH.secret);
+  });
 });
 
 describe("SMS through Twilio", () => {

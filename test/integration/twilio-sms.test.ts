@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { TwilioSms } from "#adapters/twilio-sms";
+import { twilioSecretSchema } from "#adapters/providers/twilio/secret";
+import { TwilioSms } from "#adapters/providers/twilio/twilio-sms";
 import { type AppConfig, type AppConfigInput, appConfigSchema } from "#core/config";
 import { ProviderError } from "#core/errors";
 import { type FakeTwilio, startFakeTwilio, type TwilioFault, twilioSid } from "../support/fake-twilio.ts";
@@ -153,9 +154,59 @@ describe("sender choice", () => {
     expect(invalid).toMatchObject({ providerCode: "not_configured", kind: "not_configured" });
     expect(invalid.message).not.toContain("not-a-sid");
     await secrets.putProviderSecret("other", mainSecret());
+    // the config names the secret; the adapter reads that one
     await adapter.sendSms({ to: "+14155550123", body: "a" }, config({ secretName: "other" }));
     expect(fake.messages).toHaveLength(1);
     expect(fake.requests).toHaveLength(1);
+  });
+});
+
+describe("one secret schema: the admin route's is the adapter's", () => {
+  const sub = {
+    dialingCode: "+91",
+    accountSid: SUB_IN.sid,
+    authToken: SUB_IN.token,
+    senderPhone: "+919000000001",
+  };
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["a token shorter than 16", mainSecret("short-token"), "authToken"],
+    [
+      "a 5-digit dialing code",
+      { ...mainSecret(), subaccounts: [{ ...sub, dialingCode: "+18091" }] },
+      "subaccounts.0.dialingCode",
+    ],
+    [
+      "a subaccount token shorter than 16",
+      { ...mainSecret(), subaccounts: [{ ...sub, authToken: "x" }] },
+      "subaccounts.0.authToken",
+    ],
+    ["an unknown field", { ...mainSecret(), authtoken: MAIN.token }, "authtoken"],
+  ];
+  it.each(cases)("%s is refused by both, naming the field, never the value", async (_, secret, path) => {
+    const admin = twilioSecretSchema.safeParse(secret);
+    expect(admin.success).toBe(false);
+    expect(admin.error?.issues.map((i) => [...i.path, ...("keys" in i ? i.keys : [])].join("."))).toContain(
+      path,
+    );
+    await secrets.putProviderSecret("twilio", secret);
+    const error = await failure(adapter.sendSms({ to: "+919876543210", body: "a" }, config()));
+    expect(error).toMatchObject({
+      provider: "twilio",
+      providerCode: "not_configured",
+      kind: "not_configured",
+    });
+    expect(error.message).toContain(path);
+    for (const value of ["short-token", MAIN.token, SUB_IN.token, "+18091"])
+      expect(error.message).not.toContain(value);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("what the admin route accepts, the adapter sends with (a 4-digit dialing code included)", async () => {
+    const secret = { ...mainSecret(), subaccounts: [{ ...sub, dialingCode: "+1809" }] };
+    expect(twilioSecretSchema.safeParse(secret).success).toBe(true);
+    await secrets.putProviderSecret("twilio", secret);
+    await adapter.sendSms({ to: "+18095550123", body: "a" }, config());
+    expect(fake.messages[0]).toMatchObject({ accountSid: SUB_IN.sid, from: "+919000000001" });
   });
 });
 
@@ -248,8 +299,8 @@ describe("credential rotation", () => {
     });
     await secrets.putProviderSecret("twilio", secret(SUB_IN.token));
     await secrets.providerSecret("twilio");
-    fake.setToken(SUB_IN.sid, "in-rotated");
-    secrets.rotate("twilio", secret("in-rotated"));
+    fake.setToken(SUB_IN.sid, "in-rotated-0123456789abcdef");
+    secrets.rotate("twilio", secret("in-rotated-0123456789abcdef"));
     try {
       await adapter.sendSms({ to: "+919876543210", body: "x" }, config());
       expect(fake.requests.map((r) => [r.authUser, r.status])).toEqual([
@@ -263,8 +314,8 @@ describe("credential rotation", () => {
 
   it("never makes more than two attempts", async () => {
     await secrets.providerSecret("twilio");
-    fake.setToken(MAIN.sid, "the-real-one");
-    secrets.rotate("twilio", mainSecret("still-wrong"));
+    fake.setToken(MAIN.sid, "the-real-one-0123456789abcdef");
+    secrets.rotate("twilio", mainSecret("still-wrong-0123456789abcdef"));
     const error = await failure(adapter.sendSms({ to: "+14155550123", body: "a" }, config()));
     expect(error).toMatchObject({ kind: "auth", providerCode: "20003" });
     expect(fake.requests).toHaveLength(2);
@@ -278,7 +329,7 @@ describe("lazy loading", () => {
       import { createRequire } from "node:module";
       const require = createRequire(process.cwd() + "/");
       const loaded = () => Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/]twilio[\\\\/]/.test(k)).length;
-      const { TwilioSms } = await import("#adapters/twilio-sms");
+      const { TwilioSms } = await import("#adapters/providers/twilio/twilio-sms");
       const { appConfigSchema } = await import("#core/config");
       const adapter = new TwilioSms({
         secrets: { providerSecret: async () => JSON.parse(process.env.SECRET), refreshProviderSecret() {} },

@@ -72,9 +72,10 @@ export async function issueCode(
       });
       return undefined;
     }
-    if (config.sms.provider === "sinch") {
-      // Sinch generates, sends and later checks its own code.
-      const started = await deps.smsVerification(config).start(
+    const sms = deps.sms(config);
+    if (sms.kind === "verification") {
+      // The provider (Sinch) generates, sends and later checks its own code.
+      const started = await sms.start(
         {
           to: address,
           locale: input.locale,
@@ -85,7 +86,7 @@ export async function issueCode(
       );
       return started.verificationId;
     }
-    await deps.sms(config).sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);
+    await sms.sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);
     return undefined;
   };
 

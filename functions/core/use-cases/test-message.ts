@@ -35,22 +35,17 @@ export async function sendTestMessage(
       );
     }
     const { e164 } = parsePhone(input.to, config);
-    if (config.sms.provider === "sinch") {
-      // The Verification API sends only verification codes: the test starts one.
+    const sms = deps.sms(config);
+    if (sms.kind === "verification") {
+      // A verification API (Sinch) sends only its own codes: the test starts a verification.
       const started = await withTimeout(
-        deps
-          .smsVerification(config)
-          .start({ to: e164, expirySeconds: config.code.ttlSeconds, reference: newId("test") }, config),
+        sms.start({ to: e164, expirySeconds: config.code.ttlSeconds, reference: newId("test") }, config),
         PROVIDER_TIMEOUT_MS,
-        "sinch",
+        "sms",
       );
       return { provider: started.provider, providerMessageId: started.verificationId };
     }
-    return await withTimeout(
-      deps.sms(config).sendSms({ to: e164, body: text }, config),
-      PROVIDER_TIMEOUT_MS,
-      "sms",
-    );
+    return await withTimeout(sms.sendSms({ to: e164, body: text }, config), PROVIDER_TIMEOUT_MS, "sms");
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
     throw new DomainError("delivery_failed", "The provider did not accept the test message.", {

@@ -4,7 +4,8 @@ import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import { countryOf } from "#core/phone";
 import type { Delivery, OutgoingSms, Secrets, SmsProvider } from "#core/ports";
-import { readProviderSecret } from "./provider-secret.ts";
+import { withRotatingSecret } from "../secret.ts";
+import { type TwilioSecret, twilioSecret } from "./secret.ts";
 
 type TwilioModule = typeof TwilioSdk;
 type HttpClient = NonNullable<TwilioSdk.ClientOpts["httpClient"]>;
@@ -23,53 +24,19 @@ export interface TwilioAccount {
   authToken: string;
 }
 
-/** The secret named by `sms.secretName`. */
-export interface TwilioSecret extends TwilioAccount {
-  subaccounts: Array<TwilioAccount & { dialingCode: string; senderPhone: string }>;
-}
-
 /** Where a message goes out: the account it is created under and exactly one sender. */
 export type TwilioRoute = { account: TwilioAccount } & (
   | { from: string; messagingServiceSid?: undefined }
   | { messagingServiceSid: string; from?: undefined }
 );
 
-const PROVIDER = "twilio";
+const PROVIDER = twilioSecret.provider;
 const DEFAULT_TIMEOUT_MS = 5000;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
-const E164 = /^\+[1-9]\d{1,14}$/;
-const DIALING_CODE = /^\+[1-9]\d{0,5}$/;
-
-const notConfigured = (message: string): ProviderError =>
-  new ProviderError(PROVIDER, "not_configured", message, "not_configured");
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 const nonEmpty = (value: unknown): value is string => typeof value === "string" && value.length > 0;
-
-/** Validates the stored secret; never echoes a value back in the error. */
-export function parseTwilioSecret(name: string, raw: Record<string, unknown> | undefined): TwilioSecret {
-  if (raw === undefined) throw notConfigured(`the Twilio secret "${name}" is not set`);
-  const invalid = (what: string) => notConfigured(`the Twilio secret "${name}" is invalid: ${what}`);
-  const { accountSid, authToken, subaccounts = [] } = raw;
-  if (!nonEmpty(accountSid) || !ACCOUNT_SID.test(accountSid)) throw invalid("accountSid must be AC + 32 hex");
-  if (!nonEmpty(authToken)) throw invalid("authToken is required");
-  if (!Array.isArray(subaccounts)) throw invalid("subaccounts must be a list");
-  const subs = subaccounts.map((sub: unknown, i) => {
-    if (!isRecord(sub)) throw invalid(`subaccounts.${i} must be an object`);
-    const { dialingCode, accountSid: sid, authToken: token, senderPhone } = sub;
-    if (!nonEmpty(dialingCode) || !DIALING_CODE.test(dialingCode))
-      throw invalid(`subaccounts.${i}.dialingCode must look like +91`);
-    if (!nonEmpty(sid) || !ACCOUNT_SID.test(sid))
-      throw invalid(`subaccounts.${i}.accountSid must be AC + 32 hex`);
-    if (!nonEmpty(token)) throw invalid(`subaccounts.${i}.authToken is required`);
-    if (!nonEmpty(senderPhone) || !E164.test(senderPhone))
-      throw invalid(`subaccounts.${i}.senderPhone must be E.164`);
-    return { dialingCode, accountSid: sid, authToken: token, senderPhone };
-  });
-  return { accountSid, authToken, subaccounts: subs };
-}
 
 /**
  * Sender choice (API.md): the subaccount whose dialing code prefixes the destination
@@ -77,7 +44,7 @@ export function parseTwilioSecret(name: string, raw: Record<string, unknown> | u
  * destination's country, else the default sender.
  */
 export function chooseTwilioRoute(to: string, secret: TwilioSecret, config: AppConfig): TwilioRoute {
-  const sub = secret.subaccounts
+  const sub = (secret.subaccounts ?? [])
     .filter((s) => to.startsWith(s.dialingCode))
     .sort((a, b) => b.dialingCode.length - a.dialingCode.length)[0];
   if (sub) {
@@ -89,7 +56,12 @@ export function chooseTwilioRoute(to: string, secret: TwilioSecret, config: AppC
   const sender = country ? config.sms.senders.find((s) => s.countries.includes(country)) : undefined;
   if (sender) return { account, from: sender.number };
   if (config.sms.defaultSender) return { account, from: config.sms.defaultSender };
-  throw notConfigured("no Twilio sender for this destination: no subaccount, messaging service or sender");
+  throw new ProviderError(
+    PROVIDER,
+    "not_configured",
+    "no Twilio sender for this destination: no subaccount, messaging service or sender",
+    "not_configured",
+  );
 }
 
 /**
@@ -97,6 +69,7 @@ export function chooseTwilioRoute(to: string, secret: TwilioSecret, config: AppC
  * only (cold starts of functions that never send an SMS do not pay for it).
  */
 export class TwilioSms implements SmsProvider {
+  readonly kind = "message";
   private readonly secrets: Secrets;
   private readonly apiBaseUrl: string | undefined;
   private readonly timeoutMs: number;
@@ -108,36 +81,28 @@ export class TwilioSms implements SmsProvider {
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  async sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery> {
-    const name = config.sms.secretName;
-    const route = chooseTwilioRoute(message.to, await this.readSecret(name), config);
+  sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery> {
+    const source = { secrets: this.secrets, spec: twilioSecret, name: twilioSecret.secretNameIn(config) };
+    return withRotatingSecret(
+      source,
+      (secret) => this.send(chooseTwilioRoute(message.to, secret, config), message),
+      // A retry is worth it only when the account this destination uses got new credentials.
+      (secret) => {
+        try {
+          return chooseTwilioRoute(message.to, secret, config).account;
+        } catch {
+          return undefined;
+        }
+      },
+    );
+  }
+
+  private async send(route: TwilioRoute, message: OutgoingSms): Promise<Delivery> {
     try {
       return await this.create(route, message);
     } catch (error) {
-      const failure = toProviderError(error, route.account, this.timeoutMs);
-      if (failure.kind !== "auth") throw failure;
-      // The token may have been rotated: drop the cached copy and try once more with a new one.
-      this.secrets.refreshProviderSecret(name);
-      let retry: TwilioRoute;
-      try {
-        retry = chooseTwilioRoute(message.to, await this.readSecret(name), config);
-      } catch {
-        throw failure;
-      }
-      const same =
-        retry.account.accountSid === route.account.accountSid &&
-        retry.account.authToken === route.account.authToken;
-      if (same) throw failure;
-      try {
-        return await this.create(retry, message);
-      } catch (again) {
-        throw toProviderError(again, retry.account, this.timeoutMs);
-      }
+      throw toProviderError(error, route.account, this.timeoutMs);
     }
-  }
-
-  private async readSecret(name: string): Promise<TwilioSecret> {
-    return parseTwilioSecret(name, await readProviderSecret(this.secrets, name, PROVIDER, "Twilio"));
   }
 
   private async create(route: TwilioRoute, message: OutgoingSms): Promise<Delivery> {

@@ -16,6 +16,7 @@ export interface OutboxMessage {
  * `/dev/outbox` and printed to the terminal. Never used in the cloud.
  */
 export class Outbox implements SmsProvider {
+  readonly kind = "message";
   private readonly messages: OutboxMessage[] = [];
 
   constructor(private readonly settings: { print?: (line: string) => void } = {}) {}
@@ -41,6 +42,7 @@ export class Outbox implements SmsProvider {
  * goes to the outbox like any SMS, and is checked here. Used only without Sinch credentials.
  */
 export class OutboxVerification implements VerificationProvider {
+  readonly kind = "verification";
   private readonly pending = new Map<string, { code: string; finished: boolean }>();
 
   constructor(private readonly outbox: Outbox) {}
@@ -54,6 +56,11 @@ export class OutboxVerification implements VerificationProvider {
     this.pending.set(verificationId, { code, finished: false });
     this.outbox.record({ channel: "sms", to: input.to, body: `Your verification code is ${code}.` });
     return { verificationId, provider: "local" };
+  }
+
+  /** Whether `verificationId` was started here (and not by the real provider). */
+  owns(verificationId: string): boolean {
+    return verificationId.startsWith("local-");
   }
 
   async report(verificationId: string, code: string): Promise<"approved" | "wrong_code" | "expired"> {

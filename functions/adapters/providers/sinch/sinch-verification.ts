@@ -2,7 +2,8 @@ import { createHash, createHmac } from "node:crypto";
 import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import type { Secrets, VerificationProvider } from "#core/ports";
-import { readProviderSecret } from "./provider-secret.ts";
+import { withRotatingSecret } from "../secret.ts";
+import { type SinchSecret, sinchSecret } from "./secret.ts";
 
 export interface SinchVerificationSettings {
   secrets: Secrets;
@@ -10,12 +11,6 @@ export interface SinchVerificationSettings {
   timeoutMs?: number;
   /** Defaults to the global `fetch`, looked up at call time. */
   fetch?: typeof fetch;
-}
-
-/** The secret named by `sms.sinch.secretName`: the application key and its (base64) secret. */
-export interface SinchSecret {
-  authenticationId: string;
-  secret: string;
 }
 
 export interface SinchSigningInput {
@@ -33,7 +28,7 @@ export interface SinchSigningInput {
   secret: string;
 }
 
-const PROVIDER = "sinch";
+const PROVIDER = sinchSecret.provider;
 const DEFAULT_TIMEOUT_MS = 5000;
 const CONTENT_TYPE = "application/json";
 const VERIFICATIONS_PATH = "/verification/v1/verifications";
@@ -66,9 +61,6 @@ export function sinchExpiry(seconds: number): string {
   return `${pad(Math.floor(total / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
 }
 
-const notConfigured = (message: string): ProviderError =>
-  new ProviderError(PROVIDER, "not_configured", message, "not_configured");
-
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -81,6 +73,7 @@ interface SinchAnswer {
 
 /** Sinch Verification API v1 over plain fetch: Sinch generates, sends and checks the SMS code. */
 export class SinchVerification implements VerificationProvider {
+  readonly kind = "verification";
   private readonly secrets: Secrets;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
@@ -143,27 +136,20 @@ export class SinchVerification implements VerificationProvider {
     throw toProviderError(answer);
   }
 
-  /** One request; on 401 the secret is re-read and, if it changed, the request is made once more. */
-  private async call(
+  /** One request; a 401 is "authentication failed": the secret is re-read and, if it changed, the request made once more. */
+  private call(
     method: "POST" | "PUT",
     path: string,
     body: string,
     headers: Record<string, string>,
     config: AppConfig,
   ): Promise<SinchAnswer> {
-    const name = config.sms.sinch.secretName;
-    const secret = await this.readSecret(name);
-    const first = await this.send(method, path, body, headers, config, secret);
-    if (first.status !== 401) return first;
-    this.secrets.refreshProviderSecret(name);
-    let fresh: SinchSecret;
-    try {
-      fresh = await this.readSecret(name);
-    } catch {
-      return first;
-    }
-    if (fresh.authenticationId === secret.authenticationId && fresh.secret === secret.secret) return first;
-    return this.send(method, path, body, headers, config, fresh);
+    const source = { secrets: this.secrets, spec: sinchSecret, name: sinchSecret.secretNameIn(config) };
+    return withRotatingSecret(source, async (secret) => {
+      const answer = await this.send(method, path, body, headers, config, secret);
+      if (answer.status === 401) throw toProviderError(answer);
+      return answer;
+    });
   }
 
   private async send(
@@ -232,16 +218,6 @@ export class SinchVerification implements VerificationProvider {
         "unavailable",
       );
     }
-  }
-
-  private async readSecret(name: string): Promise<SinchSecret> {
-    const raw = await readProviderSecret(this.secrets, name, PROVIDER, "Sinch");
-    if (raw === undefined) throw notConfigured(`the Sinch secret "${name}" is not set`);
-    const { authenticationId, secret } = raw;
-    if (!nonEmpty(authenticationId) || !nonEmpty(secret)) {
-      throw notConfigured(`the Sinch secret "${name}" is invalid: authenticationId and secret are required`);
-    }
-    return { authenticationId, secret };
   }
 }
 

@@ -1,0 +1,37 @@
+import { z } from "zod";
+import type { ProviderSecretSpec } from "../secret.ts";
+
+const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex digits");
+const authToken = z.string().min(16).max(128);
+
+/**
+ * The Twilio secret (`sms.secretName`, usually `twilio`): the main account, and subaccounts by
+ * dialing code (a country code, or a longer prefix such as +1809 within a shared one).
+ */
+export const twilioSecretSchema = z.strictObject({
+  accountSid,
+  authToken,
+  subaccounts: z
+    .array(
+      z.strictObject({
+        dialingCode: z.string().regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +91 or +1809"),
+        accountSid,
+        authToken,
+        senderPhone: z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number"),
+      }),
+    )
+    .max(50)
+    .optional(),
+});
+
+export type TwilioSecret = z.infer<typeof twilioSecretSchema>;
+
+export const twilioSecret: ProviderSecretSpec<TwilioSecret> = {
+  provider: "twilio",
+  label: "Twilio",
+  defaultName: "twilio",
+  marker: "accountSid",
+  summary: "a Twilio secret { accountSid, authToken, subaccounts? }",
+  schema: twilioSecretSchema,
+  secretNameIn: (config) => config.sms.secretName,
+};

@@ -6,14 +6,14 @@ import {
   codeIn,
   domainError,
   enrollWithCode as enrollFactor,
-  type MemoryDeps,
-  memoryDeps,
-} from "../support/memory-deps.ts";
+  type TestDeps,
+  testDeps,
+} from "../support/deps.ts";
 
 const RECOVERY_FORMAT = /^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/;
 
-async function setup(): Promise<{ d: MemoryDeps; appId: string }> {
-  const d = memoryDeps();
+async function setup(): Promise<{ d: TestDeps; appId: string }> {
+  const d = await testDeps();
   const { appId } = await d.createApp("Acme");
   return { d, appId };
 }
@@ -28,11 +28,10 @@ describe("enrolling an email factor", () => {
       email: "alice@example.com",
     });
 
-    expect(enrolled.factor).toMatchObject({
-      type: "email",
-      status: "pending",
-      destination: "a***@example.com",
-    });
+    expect(enrolled.factor).toMatchObject({ type: "email", destination: "a***@example.com" });
+    expect((await listFactors(d, { appId, userId: "alice" })).factors).toEqual([
+      expect.objectContaining({ factorId: enrolled.factor.factorId, status: "pending" }),
+    ]);
     expect(enrolled.challengeId).toMatch(/^ch_/);
     expect(enrolled.expiresAt).toBe(d.clock.now() + 300_000);
     expect(d.emailProvider.sent).toHaveLength(1);
@@ -52,18 +51,22 @@ describe("enrolling an email factor", () => {
       email: "alice@example.com",
     });
     const code = d.latestCode("alice@example.com");
-    const dump = d.store.dump();
-    expect(dump.factors).toEqual([
+    const listed = await listFactors(d, { appId, userId: "alice" });
+    expect(listed.enabled).toBe(false);
+    expect(listed.factors).toEqual([
+      expect.objectContaining({ factorId: enrolled.factor.factorId, status: "pending" }),
+    ]);
+    const state = await d.userState(appId, "alice");
+    expect(state?.factors ?? {}).toEqual({});
+    expect(Object.values(state?.challenges ?? {})).toEqual([
       expect.objectContaining({
+        id: enrolled.challengeId,
         factorId: enrolled.factor.factorId,
-        status: "pending",
-        activationChallengeId: enrolled.challengeId,
+        purpose: "activation",
+        channel: "email",
       }),
     ]);
-    expect(dump.challenges).toEqual([
-      expect.objectContaining({ challengeId: enrolled.challengeId, purpose: "activation", channel: "email" }),
-    ]);
-    expect(JSON.stringify(dump)).not.toContain(code);
+    expect(await d.tableText()).not.toMatch(new RegExp(`\\b${code}\\b`));
   });
 
   it("refuses an invalid address with invalid_email, sending and counting nothing", async () => {
@@ -73,8 +76,8 @@ describe("enrolling an email factor", () => {
     );
     expect(error.code).toBe("invalid_email");
     expect(d.emailProvider.attempts).toHaveLength(0);
-    expect(d.store.dump().factors).toEqual([]);
-    expect(d.store.rawState(appId, "alice")).toBeUndefined();
+    expect((await listFactors(d, { appId, userId: "alice" })).factors).toEqual([]);
+    expect(await d.userState(appId, "alice")).toBeUndefined();
   });
 
   it("answers app_not_found for an unknown app", async () => {
@@ -90,7 +93,11 @@ describe("enrolling an sms factor", () => {
   it("reads a national number with the default country code and masks it", async () => {
     const { d, appId } = await setup();
     const enrolled = await enrollFactor(d, { appId, userId: "bob", type: "sms", phone: "(415) 555-0123" });
-    expect(enrolled.factor).toMatchObject({ type: "sms", status: "pending", destination: "+1******0123" });
+    expect(enrolled.factor).toMatchObject({
+      type: "sms",
+      destination: "+1******0123",
+      address: "+14155550123",
+    });
     expect(d.smsProvider.sent).toEqual([
       expect.objectContaining({
         to: "+14155550123",
@@ -140,8 +147,8 @@ describe("activating a factor", () => {
     const listed = await listFactors(d, { appId, userId: "alice" });
     expect(listed).toMatchObject({ enabled: true, enrollmentRequired: false, recoveryCodesRemaining: 10 });
     expect(listed.factors).toEqual([expect.objectContaining({ type: "email", status: "active" })]);
-    const dump = JSON.stringify(d.store.dump());
-    for (const code of codes) expect(dump).not.toContain(code);
+    const stored = await d.tableText();
+    for (const code of codes) expect(stored).not.toContain(code);
   });
 
   it("gives recovery codes only on the activation that turns MFA on", async () => {
@@ -195,7 +202,7 @@ describe("activating a factor", () => {
 
     const activated = await activateFactor(d, { ...input, code });
     expect(activated.factor.status).toBe("active");
-    expect(d.store.rawState(appId, "alice")?.failedAttempts).toBe(0);
+    expect((await d.userState(appId, "alice"))?.attempts).toBe(0);
   });
 
   it("answers code_expired once the code's ttl has passed", async () => {
@@ -274,9 +281,11 @@ describe("re-enrolling", () => {
       activateFactor(d, { appId, userId: "alice", factorId: first.factor.factorId, code: firstCode }),
     );
     expect(gone.code).toBe("factor_not_found");
-    const dump = d.store.dump();
-    expect(dump.factors.map((f) => f.factorId)).toEqual([second.factor.factorId]);
-    expect(dump.challenges.find((c) => c.challengeId === first.challengeId)?.supersededAt).toBeDefined();
+    const listed = await listFactors(d, { appId, userId: "alice" });
+    expect(listed.factors.map((f) => f.factorId)).toEqual([second.factor.factorId]);
+    // The activation slot holds only the newer code.
+    const slots = (await d.userState(appId, "alice"))?.challenges ?? {};
+    expect(Object.values(slots).map((slot) => slot.id)).toEqual([second.challengeId]);
 
     const activated = await activateFactor(d, {
       appId,
@@ -317,7 +326,8 @@ describe("an enrollment code", () => {
       }),
     );
     expect(error.code).toBe("challenge_not_found");
-    expect(d.store.dump().sessions).toEqual([]);
+    expect(d.approvals(appId)).toBe(0);
+    expect((await d.userState(appId, "alice"))?.sessions).toBeUndefined();
   });
 });
 

@@ -1,29 +1,40 @@
 import { generateSync } from "otplib";
 import { describe, expect, it } from "vitest";
+import type { Secrets, ServiceSecret } from "#core/ports";
 import { activateFactor } from "#core/use-cases/activate-factor";
+import { unlockUser } from "#core/use-cases/admin";
 import { enrollFactor } from "#core/use-cases/enroll-factor";
 import { sendChallenge } from "#core/use-cases/send-challenge";
 import { verifyCode } from "#core/use-cases/verify-code";
-import { domainError, type MemoryDeps, memoryDeps } from "../support/memory-deps.ts";
+import {
+  domainError,
+  enrollTotp,
+  enrollWithCode,
+  MemorySecrets,
+  type TestDeps,
+  testDeps,
+  testServiceSecret,
+} from "../support/deps.ts";
 
 const EMAIL = "alice@example.com";
 const otherThan = (code: string): string => (code === "000000" ? "111111" : "000000");
 
-async function aliceWithEmail(d: MemoryDeps = memoryDeps()) {
+async function aliceWithEmail(given?: TestDeps) {
+  const d = given ?? (await testDeps());
   const { appId } = await d.createApp("Acme");
   const { recoveryCodes } = await d.enrollActive({ appId, userId: "alice", type: "email", email: EMAIL });
   d.clock.advanceSeconds(3600);
   return { d, appId, recoveryCodes };
 }
 
-const send = (d: MemoryDeps, appId: string) =>
+const send = (d: TestDeps, appId: string) =>
   sendChallenge(d, { appId, userId: "alice", channel: "email", purpose: "login" });
 
-const guess = (d: MemoryDeps, appId: string, challengeId: string, code: string) =>
+const guess = (d: TestDeps, appId: string, challengeId: string, code: string) =>
   domainError(verifyCode(d, { appId, userId: "alice", challengeId, code }));
 
 /** Locks alice with 3 wrong codes over two challenges; returns the second, still unused, challenge. */
-async function lockAlice(d: MemoryDeps, appId: string) {
+async function lockAlice(d: TestDeps, appId: string) {
   const first = await send(d, appId);
   const firstCode = d.latestCode(EMAIL);
   await guess(d, appId, first.challengeId, otherThan(firstCode));
@@ -82,13 +93,12 @@ describe("wrong codes and the lock", () => {
     const { d, appId, recoveryCodes } = await aliceWithEmail();
     // An active authenticator app, and a pending sms factor whose right code we know, before the lock.
     await d.stepUp(appId, "alice");
-    const totp = await enrollFactor(d, { appId, userId: "alice", type: "totp", label: EMAIL });
-    if (!("secret" in totp)) throw new Error("a totp enrollment returns its secret");
+    const totp = await enrollTotp(d, { appId, userId: "alice", label: EMAIL });
     const totpCode = () => generateSync({ secret: totp.secret, epoch: Math.floor(d.clock.now() / 1000) });
     await activateFactor(d, { appId, userId: "alice", factorId: totp.factor.factorId, code: totpCode() });
     d.clock.advanceSeconds(60);
     await d.stepUp(appId, "alice");
-    const pending = await enrollFactor(d, { appId, userId: "alice", type: "sms", phone: "+14155550123" });
+    const pending = await enrollWithCode(d, { appId, userId: "alice", type: "sms", phone: "+14155550123" });
     const smsCode = d.latestCode("+14155550123");
     const { challengeId, code, locked } = await lockAlice(d, appId);
     expect(locked.code).toBe("locked");
@@ -120,23 +130,23 @@ describe("wrong codes and the lock", () => {
       });
     }
     expect(d.outbox).toHaveLength(sentBefore);
-    expect(d.store.dump().sessions).toEqual([]);
-    expect(d.store.rawState(appId, "alice")?.recoveryCodes).toHaveLength(10);
+    expect(d.approvals(appId)).toBe(0);
+    expect((await d.userState(appId, "alice"))?.recovery?.size).toBe(10);
   });
 
   it("attempts while locked neither count nor extend the lock", async () => {
     const { d, appId } = await aliceWithEmail();
     const { challengeId, code, locked } = await lockAlice(d, appId);
-    const before = d.store.rawState(appId, "alice");
+    const before = await d.userState(appId, "alice");
     for (let i = 0; i < 5; i++) {
       d.clock.advanceSeconds(60);
       const error = await guess(d, appId, challengeId, otherThan(code));
       expect(error.code).toBe("locked");
       expect(error.extras.lockedUntil).toBe(locked.extras.lockedUntil);
     }
-    const after = d.store.rawState(appId, "alice");
+    const after = await d.userState(appId, "alice");
     expect(after?.lockedUntil).toBe(before?.lockedUntil);
-    expect(after?.failedAttempts ?? 0).toBe(0);
+    expect(after?.attempts ?? 0).toBe(0);
   });
 
   it("works again after lockoutSeconds, with a fresh count", async () => {
@@ -157,7 +167,7 @@ describe("wrong codes and the lock", () => {
   it("an unlock ends the lock at once and clears the count", async () => {
     const { d, appId } = await aliceWithEmail();
     await lockAlice(d, appId);
-    await d.store.unlockUser(appId, "alice");
+    await unlockUser(d, appId, "alice");
     const sent = await send(d, appId);
     const wrong = await guess(d, appId, sent.challengeId, otherThan(d.latestCode(EMAIL)));
     expect(wrong).toMatchObject({ code: "invalid_code", extras: { attemptsRemaining: 2 } });
@@ -170,7 +180,7 @@ describe("wrong codes and the lock", () => {
     await guess(d, appId, first.challengeId, otherThan(code));
     await guess(d, appId, first.challengeId, otherThan(code));
     await verifyCode(d, { appId, userId: "alice", challengeId: first.challengeId, code });
-    expect(d.store.rawState(appId, "alice")?.failedAttempts).toBe(0);
+    expect((await d.userState(appId, "alice"))?.attempts).toBe(0);
 
     const second = await send(d, appId);
     const error = await guess(d, appId, second.challengeId, otherThan(d.latestCode(EMAIL)));
@@ -178,8 +188,7 @@ describe("wrong codes and the lock", () => {
   });
 
   it("one user's wrong codes do not lock another user", async () => {
-    const d = memoryDeps();
-    const { appId } = await aliceWithEmail(d);
+    const { d, appId } = await aliceWithEmail();
     await d.enrollActive({ appId, userId: "bob", type: "email", email: "bob@example.com" });
     await lockAlice(d, appId);
     const sent = await sendChallenge(d, { appId, userId: "bob", channel: "email", purpose: "login" });
@@ -193,7 +202,7 @@ describe("wrong codes and the lock", () => {
   });
 
   it("of 30 concurrent wrong guesses, at most 2 answer invalid_code; the rest are locked or told to wait", async () => {
-    const { d, appId } = await aliceWithEmail(memoryDeps({ storeOptions: { interleave: true } }));
+    const { d, appId } = await aliceWithEmail();
     const sent = await send(d, appId);
     const wrong = otherThan(d.latestCode(EMAIL));
     const errors = await Promise.all(
@@ -209,25 +218,79 @@ describe("wrong codes and the lock", () => {
     ).toHaveProperty("size", 1);
   });
 
-  it("counts before it compares: a right code sent after 29 concurrent wrong ones is not approved", async () => {
-    // SECURITY rule 10. With maxVerifyAttempts 3, at most 3 of these guesses may be compared with
-    // the code; the others must answer locked, so a burst of guesses cannot beat the limit.
-    const { d, appId } = await aliceWithEmail();
+  it("counts before it compares: a right code sent while every allowed attempt is in flight is never compared", async () => {
+    // SECURITY rule 10. The checks of the first 3 wrong guesses are held after their attempts
+    // were counted; everything sent meanwhile is refused before any comparison.
+    const secrets = new HeldSecrets();
+    const { d, appId } = await aliceWithEmail(await testDeps({ secrets }));
     const sent = await send(d, appId);
     const code = d.latestCode(EMAIL);
     const wrongs = Array.from({ length: 1000 }, (_, i) => String(i).padStart(6, "0"))
       .filter((c) => c !== code)
       .slice(0, 29);
-    const guesses = [...wrongs, code].map((c) =>
-      verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code: c }),
+    secrets.hold();
+    const settle = (promise: Promise<unknown>) =>
+      promise.then(
+        () => "approved",
+        (error: { code?: string }) => error.code,
+      );
+    const guesses = wrongs.map((c) =>
+      settle(verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code: c })),
     );
-    const results = await Promise.allSettled(guesses);
-    const answers = results.map((r) =>
-      r.status === "fulfilled" ? "approved" : (r.reason as { code?: string }).code,
+    await secrets.waiting(3);
+    const right = await settle(
+      verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code }),
     );
-    expect(answers.filter((a) => a === "invalid_code").length).toBeLessThanOrEqual(3);
-    // the right code came after 29 reserved-or-refused guesses: it is never compared
-    expect(["locked", "rate_limited"]).toContain(answers.at(-1));
-    expect(d.store.dump().sessions).toEqual([]);
+    expect(right).toBe("rate_limited");
+    expect(secrets.held).toBe(3);
+
+    secrets.release();
+    const answers = await Promise.all(guesses);
+    // of the 3 compared, 2 were counted and the third locked; the other 26 were refused uncompared
+    expect(answers.filter((a) => a === "invalid_code")).toHaveLength(2);
+    expect(answers.filter((a) => a === "locked").length).toBeGreaterThanOrEqual(1);
+    expect(answers.every((a) => ["invalid_code", "locked", "rate_limited"].includes(a ?? ""))).toBe(true);
+    // the right code is refused from now on too: the lock holds
+    expect(await settle(verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code }))).toBe(
+      "locked",
+    );
+    expect(d.approvals(appId)).toBe(0);
   });
 });
+
+/** Secrets whose service secret (read by every code check after its attempt is counted) can be held back. */
+class HeldSecrets extends MemorySecrets implements Secrets {
+  held = 0;
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+
+  constructor() {
+    super(testServiceSecret());
+  }
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.gate = undefined;
+    this.open?.();
+  }
+
+  /** Resolves once `count` reads are held. */
+  async waiting(count: number): Promise<void> {
+    for (let i = 0; i < 2000 && this.held < count; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(this.held).toBe(count);
+  }
+
+  override async serviceSecret(): Promise<ServiceSecret> {
+    if (this.gate) {
+      this.held += 1;
+      await this.gate;
+    }
+    return super.serviceSecret();
+  }
+}

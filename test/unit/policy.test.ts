@@ -16,14 +16,10 @@ const config = (mfa: Partial<AppConfig["mfa"]>): AppConfig => {
 };
 
 const state = (patch: Partial<UserState>): UserState => ({
-  appId: "app",
-  userId: "u",
   enabled: true,
-  failedAttempts: 0,
-  sendCount: 0,
-  recoveryCodesRemaining: 0,
-  activeFactors: {},
-  lastUsed: {},
+  attempts: 0,
+  sends: 0,
+  factors: {},
   ...patch,
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { getUser, revokeAllSessions } from "#core/use-cases/admin";
 import { listFactors } from "#core/use-cases/list-factors";
 import {
   disableMfa,
@@ -9,11 +10,12 @@ import {
 import { sendChallenge } from "#core/use-cases/send-challenge";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";
-import { domainError, type MemoryDeps, memoryDeps } from "../support/memory-deps.ts";
+import { domainError, type TestDeps, testDeps } from "../support/deps.ts";
 
 const EMAIL = "alice@example.com";
 
-async function aliceWithEmail(d: MemoryDeps = memoryDeps()) {
+async function aliceWithEmail(given?: TestDeps) {
+  const d = given ?? (await testDeps());
   const { appId } = await d.createApp("Acme");
   const { factorId, recoveryCodes } = await d.enrollActive({
     appId,
@@ -26,7 +28,7 @@ async function aliceWithEmail(d: MemoryDeps = memoryDeps()) {
 }
 
 /** Verifies alice with an emailed code: a fresh session and a fresh step-up. */
-async function verifyByEmail(d: MemoryDeps, appId: string) {
+async function verifyByEmail(d: TestDeps, appId: string) {
   const sent = await sendChallenge(d, { appId, userId: "alice", channel: "email", purpose: "step_up" });
   return verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code: d.latestCode(EMAIL) });
 }
@@ -44,7 +46,7 @@ describe("recovery codes", () => {
     const again = await domainError(verifyCode(d, { appId, userId: "alice", code: first ?? "" }));
     // a spent code is told so, and not counted as a wrong guess
     expect(again).toMatchObject({ code: "code_expired" });
-    expect(d.store.rawState(appId, "alice")?.failedAttempts ?? 0).toBe(0);
+    expect((await d.userState(appId, "alice"))?.attempts ?? 0).toBe(0);
 
     const next = await verifyCode(d, { appId, userId: "alice", code: second ?? "" });
     expect(next.recoveryCodesRemaining).toBe(8);
@@ -61,8 +63,7 @@ describe("recovery codes", () => {
   });
 
   it("belong to their user and app", async () => {
-    const d = memoryDeps();
-    const { appId, recoveryCodes } = await aliceWithEmail(d);
+    const { d, appId, recoveryCodes } = await aliceWithEmail();
     await d.enrollActive({ appId, userId: "bob", type: "email", email: "bob@example.com" });
     const other = await d.createApp("Other");
     await d.enrollActive({ appId: other.appId, userId: "alice", type: "email", email: EMAIL });
@@ -75,9 +76,7 @@ describe("recovery codes", () => {
   });
 
   it("of 20 concurrent uses of one code, exactly one is approved", async () => {
-    const { d, appId, recoveryCodes } = await aliceWithEmail(
-      memoryDeps({ storeOptions: { interleave: true } }),
-    );
+    const { d, appId, recoveryCodes } = await aliceWithEmail();
     await d.configure(appId, (c) => {
       c.limits.maxVerifyAttempts = 10;
     });
@@ -86,8 +85,11 @@ describe("recovery codes", () => {
       Array.from({ length: 20 }, () => verifyCode(d, { appId, userId: "alice", code })),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    expect(d.store.dump().sessions).toHaveLength(1);
-    expect(d.store.rawState(appId, "alice")?.recoveryCodes).toHaveLength(9);
+    expect(d.approvals(appId)).toBe(1);
+    const state = await d.userState(appId, "alice");
+    expect(state?.sessions).toHaveLength(1);
+    expect(state?.recovery?.size).toBe(9);
+    expect(state?.recoveryUsed?.size).toBe(1);
   });
 
   it("are all replaced by a regeneration after a step-up", async () => {
@@ -112,7 +114,7 @@ describe("recovery codes", () => {
   });
 
   it("cannot be made for a user without MFA", async () => {
-    const d = memoryDeps();
+    const d = await testDeps();
     const { appId } = await d.createApp("Acme");
     expect((await domainError(regenerateRecoveryCodes(d, { appId, userId: "nobody" }))).code).toBe(
       "no_factor",
@@ -150,10 +152,11 @@ describe("turning MFA off", () => {
 });
 
 describe("removing a factor", () => {
-  it("removing the last active factor turns MFA off and drops the recovery codes", async () => {
+  it("removing the last active factor turns MFA off, drops the recovery codes and ends the sessions", async () => {
     const { d, appId, factorId, recoveryCodes } = await aliceWithEmail();
-    await verifyByEmail(d, appId);
+    const { sessionToken } = await verifyByEmail(d, appId);
     await removeFactor(d, { appId, userId: "alice", factorId });
+    expect(await validateSession(d, { appId, sessionToken })).toEqual({ valid: false });
     expect(await listFactors(d, { appId, userId: "alice" })).toMatchObject({
       enabled: false,
       factors: [],
@@ -188,8 +191,7 @@ describe("removing a factor", () => {
 
 describe("revoking a user's sessions", () => {
   it("stops the sessions issued before, not those issued after, nor other users'", async () => {
-    const d = memoryDeps();
-    const { appId } = await aliceWithEmail(d);
+    const { d, appId } = await aliceWithEmail();
     await d.enrollActive({ appId, userId: "bob", type: "email", email: "bob@example.com" });
     const before = await verifyByEmail(d, appId);
     const bobSent = await sendChallenge(d, { appId, userId: "bob", channel: "email", purpose: "login" });
@@ -219,11 +221,13 @@ describe("revoking every session of the app", () => {
   it("stops every session issued before, for every user", async () => {
     const { d, appId } = await aliceWithEmail();
     const before = await verifyByEmail(d, appId);
-    expect(await d.store.countActiveSessions(appId, "alice", d.clock.now(), 0)).toBe(1);
+    expect((await getUser(d, appId, "alice")).activeSessions).toBe(1);
     d.clock.advanceSeconds(1);
-    await d.store.revokeAppSessions(appId, d.clock.now());
+    await revokeAllSessions(d, appId);
+    expect((await getUser(d, appId, "alice")).activeSessions).toBe(0);
     d.clock.advanceSeconds(1);
     const after = await verifyByEmail(d, appId);
+    expect((await getUser(d, appId, "alice")).activeSessions).toBe(1);
     expect(await validateSession(d, { appId, sessionToken: before.sessionToken })).toEqual({ valid: false });
     expect(await validateSession(d, { appId, sessionToken: after.sessionToken })).toMatchObject({
       valid: true,

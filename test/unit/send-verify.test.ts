@@ -5,12 +5,13 @@ import { listFactors } from "#core/use-cases/list-factors";
 import { sendChallenge } from "#core/use-cases/send-challenge";
 import { validateSession } from "#core/use-cases/validate-session";
 import { verifyCode } from "#core/use-cases/verify-code";
-import { domainError, type MemoryDeps, memoryDeps } from "../support/memory-deps.ts";
+import { domainError, type TestDeps, testDeps } from "../support/deps.ts";
 
 const EMAIL = "alice@example.com";
 
 /** An app and a user "alice" with an active email factor; the enrollment's send window is over. */
-async function aliceWithEmail(d: MemoryDeps = memoryDeps()) {
+async function aliceWithEmail(given?: TestDeps) {
+  const d = given ?? (await testDeps());
   const { appId } = await d.createApp("Acme");
   const { factorId, recoveryCodes } = await d.enrollActive({
     appId,
@@ -42,7 +43,8 @@ describe("sending a code and verifying it", () => {
       code: d.latestCode(EMAIL),
     });
     expect(approval).toMatchObject({ status: "approved", method: "email", recoveryCodesRemaining: 10 });
-    expect(approval.sessionToken).toMatch(/^otps_[A-Za-z0-9_-]{43}$/);
+    // signed claims and an HMAC-SHA256 (43 base64url characters)
+    expect(approval.sessionToken).toMatch(/^otps_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     expect(approval.sessionExpiresAt).toBe(d.clock.now() + 7_776_000_000);
 
     expect(await validateSession(d, { appId, sessionToken: approval.sessionToken })).toEqual({
@@ -52,7 +54,10 @@ describe("sending a code and verifying it", () => {
     });
     const listed = await listFactors(d, { appId, userId: "alice" });
     expect(listed.factors.find((f) => f.factorId === factorId)?.lastUsedAt).toBe(d.clock.now());
-    expect(JSON.stringify(d.store.dump())).not.toContain(approval.sessionToken);
+    // the token is signed, not stored
+    const stored = await d.tableText();
+    expect(stored).not.toContain(approval.sessionToken);
+    expect(stored).not.toContain(approval.sessionToken.split(".")[1]);
   });
 
   it("a session token does not validate for another app", async () => {
@@ -95,7 +100,7 @@ describe("sending a code and verifying it", () => {
     await verifyCode(d, input);
     const error = await domainError(verifyCode(d, input));
     expect(error.code).toBe("code_expired");
-    expect(d.store.dump().sessions).toHaveLength(1);
+    expect(d.approvals(appId)).toBe(1);
   });
 
   it("accepts a code until just before its ttl ends", async () => {
@@ -123,8 +128,9 @@ describe("sending a code and verifying it", () => {
       verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code: d.latestCode(EMAIL) }),
     );
     expect(error.code).toBe("code_expired");
-    expect(d.store.dump().challenges.some((c) => c.challengeId === sent.challengeId)).toBe(true);
-    expect(d.store.rawState(appId, "alice")?.failedAttempts ?? 0).toBe(0);
+    const state = await d.userState(appId, "alice");
+    expect(state?.challenges?.login?.id).toBe(sent.challengeId);
+    expect(state?.attempts ?? 0).toBe(0);
   });
 
   it("a new challenge supersedes the earlier one of the same purpose", async () => {
@@ -162,8 +168,7 @@ describe("sending a code and verifying it", () => {
   });
 
   it("the code of one user's challenge fails for another user with challenge_not_found", async () => {
-    const d = memoryDeps();
-    const { appId } = await aliceWithEmail(d);
+    const { d, appId } = await aliceWithEmail();
     await d.enrollActive({ appId, userId: "bob", type: "email", email: "bob@example.com" });
     const sent = await sendChallenge(d, login(appId));
     const code = d.latestCode(EMAIL);
@@ -172,7 +177,8 @@ describe("sending a code and verifying it", () => {
       verifyCode(d, { appId, userId: "bob", challengeId: sent.challengeId, code }),
     );
     expect(error.code).toBe("challenge_not_found");
-    expect(d.store.dump().sessions).toEqual([]);
+    expect(d.approvals(appId)).toBe(0);
+    expect((await d.userState(appId, "bob"))?.attempts ?? 0).toBe(0);
     const approval = await verifyCode(d, { appId, userId: "alice", challengeId: sent.challengeId, code });
     expect(approval.status).toBe("approved");
   });
@@ -212,11 +218,11 @@ describe("sending a code and verifying it", () => {
       verifyCode(d, { appId, userId: "alice", challengeId: "ch_nope", code: "123456" }),
     );
     expect(error.code).toBe("challenge_not_found");
-    expect(d.store.rawState(appId, "alice")?.failedAttempts ?? 0).toBe(0);
+    expect((await d.userState(appId, "alice"))?.attempts ?? 0).toBe(0);
   });
 
   it("answers no_factor when the user has no active factor for any allowed channel", async () => {
-    const d = memoryDeps();
+    const d = await testDeps();
     const { appId } = await d.createApp("Acme");
     await enrollFactor(d, { appId, userId: "alice", type: "email", email: EMAIL }); // pending only
     const sentBefore = d.emailProvider.attempts.length;
@@ -249,7 +255,7 @@ describe("sending a code and verifying it", () => {
   });
 
   it("approves exactly one of 50 concurrent uses of the same right code", async () => {
-    const { d, appId } = await aliceWithEmail(memoryDeps({ storeOptions: { interleave: true } }));
+    const { d, appId } = await aliceWithEmail();
     const sent = await sendChallenge(d, login(appId));
     const input = { appId, userId: "alice", challengeId: sent.challengeId, code: d.latestCode(EMAIL) };
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => verifyCode(d, input)));
@@ -260,11 +266,14 @@ describe("sending a code and verifying it", () => {
     );
     // the others find the code used, or every attempt in flight: none is compared twice
     expect([...new Set(codes)].every((c) => c === "code_expired" || c === "rate_limited")).toBe(true);
-    expect(d.store.dump().sessions).toHaveLength(1);
+    expect(d.approvals(appId)).toBe(1);
+    const state = await d.userState(appId, "alice");
+    expect(state?.sessions).toHaveLength(1);
+    expect(state?.challenges?.login).toBeUndefined();
   });
 });
 
-describe("activation through the memory fakes", () => {
+describe("a second factor", () => {
   it("an sms factor enrolled after email can receive login codes by sms", async () => {
     const { d, appId } = await aliceWithEmail();
     await d.stepUp(appId, "alice");

@@ -1,34 +1,28 @@
 import { generateSync } from "otplib";
 import { describe, expect, it } from "vitest";
 import { activateFactor } from "#core/use-cases/activate-factor";
-import { enrollFactor } from "#core/use-cases/enroll-factor";
+import { listFactors } from "#core/use-cases/list-factors";
 import { verifyCode } from "#core/use-cases/verify-code";
-import { domainError, type MemoryDeps, memoryDeps } from "../support/memory-deps.ts";
+import { domainError, enrollTotp, type TestDeps, testDeps } from "../support/deps.ts";
 
-const stepOf = (d: MemoryDeps) => Math.floor(d.clock.now() / 30_000);
+const stepOf = (d: TestDeps) => Math.floor(d.clock.now() / 30_000);
 const codeAt = (secret: string, epochMs: number) =>
   generateSync({ secret, epoch: Math.floor(epochMs / 1000) });
 
-async function aliceWithTotp(d: MemoryDeps = memoryDeps()) {
+async function aliceWithTotp() {
+  const d = await testDeps();
   const { appId } = await d.createApp("Acme");
-  const enrolled = await enrollFactor(d, {
-    appId,
-    userId: "alice",
-    type: "totp",
-    label: "alice@example.com",
-  });
-  if (!("secret" in enrolled)) throw new Error("a totp enrollment returns its secret");
+  const enrolled = await enrollTotp(d, { appId, userId: "alice", label: "alice@example.com" });
   return { d, appId, enrolled, secret: enrolled.secret };
 }
 
 describe("enrolling an authenticator app", () => {
   it("returns a 160-bit base32 secret, an otpauth URI and QR codes, and stores the secret encrypted", async () => {
-    const { d, enrolled, secret } = await aliceWithTotp();
-    expect(enrolled.factor).toMatchObject({
-      type: "totp",
-      status: "pending",
-      destination: "a***@example.com",
-    });
+    const { d, appId, enrolled, secret } = await aliceWithTotp();
+    expect(enrolled.factor).toMatchObject({ type: "totp", destination: "a***@example.com" });
+    expect((await listFactors(d, { appId, userId: "alice" })).factors).toEqual([
+      expect.objectContaining({ factorId: enrolled.factor.factorId, status: "pending" }),
+    ]);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/); // 32 base32 characters = 160 bits
     const uri = new URL(enrolled.otpauthUri);
     expect(uri.protocol).toBe("otpauth:");
@@ -38,7 +32,9 @@ describe("enrolling an authenticator app", () => {
     expect(uri.searchParams.get("period")).toBe("30");
     expect(enrolled.qrCodeSvg).toMatch(/<svg[\s\S]*<\/svg>/);
     expect(enrolled.qrCodeDataUrl).toMatch(/^data:image\/png;base64,/);
-    expect(JSON.stringify(d.store.dump())).not.toContain(secret);
+    const stored = await d.tableText();
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain(secret.toLowerCase());
     expect(d.outbox).toEqual([]);
   });
 });
@@ -58,7 +54,8 @@ describe("verifying with an authenticator app", () => {
     d.clock.advanceSeconds(30);
     const approval = await verifyCode(d, { appId, userId: "alice", code: codeAt(secret, d.clock.now()) });
     expect(approval).toMatchObject({ status: "approved", method: "totp" });
-    expect(d.store.rawState(appId, "alice")?.lastTotpAt).toBe(stepOf(d) * 30);
+    // the start (epoch seconds) of the accepted step
+    expect((await d.userState(appId, "alice"))?.totpAt).toBe(stepOf(d) * 30);
   });
 
   it("accepts a code at most once, and not an older step after a newer one was used", async () => {
@@ -81,7 +78,7 @@ describe("verifying with an authenticator app", () => {
       const older = await domainError(verifyCode(d, { appId, userId: "alice", code: previous }));
       expect(older).toMatchObject({ code: "invalid_code", extras: { attemptsRemaining: 3 } });
     }
-    expect(d.store.rawState(appId, "alice")?.failedAttempts ?? 0).toBe(0);
+    expect((await d.userState(appId, "alice"))?.attempts ?? 0).toBe(0);
   });
 
   it("accepts one step either side by default, not two", async () => {
@@ -114,7 +111,7 @@ describe("verifying with an authenticator app", () => {
   });
 
   it("answers challenge_not_found to a bare numeric code when the user has no authenticator app", async () => {
-    const d = memoryDeps();
+    const d = await testDeps();
     const { appId } = await d.createApp("Acme");
     await d.enrollActive({ appId, userId: "bob", type: "email", email: "bob@example.com" });
     const error = await domainError(verifyCode(d, { appId, userId: "bob", code: "123456" }));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { appConfigSchema, defaultAppConfig, issuerOf, parseAppConfig } from "#core/config";
+import {
+  appConfigSchema,
+  defaultAppConfig,
+  isSinchEndpointUrl,
+  issuerOf,
+  parseAppConfig,
+} from "#core/config";
 
 /** The "App configuration" block of API.md, transcribed (templates checked separately). */
 const API_DEFAULTS = {
@@ -145,7 +151,9 @@ describe("app configuration ranges", () => {
     expect(errorPaths(withValue("sms.sinch.endpointUrl", "http://sinch.example.com"))).toEqual([
       "sms.sinch.endpointUrl",
     ]);
-    expect(errorPaths(withValue("sms.sinch.endpointUrl", "http://localhost:8080/v1"))).toEqual([]);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", "https://eu.verification.api.sinch.com"))).toEqual(
+      [],
+    );
     expect(errorPaths({ sms: { senders: [{ number: "+14155550100", countries: ["XX1"] }] } })).toEqual([
       "sms.senders.0.countries.0",
     ]);
@@ -223,5 +231,54 @@ describe("templates in the configuration", () => {
     const paths = errorPaths({ templates: { "not a locale": { sms: "{code}" } } });
     expect(paths).toHaveLength(1);
     expect(paths[0]).toMatch(/^templates/);
+  });
+});
+
+const REFUSED_ENDPOINTS = [
+  "https://attacker.example",
+  "http://evil.sinch.com",
+  "https://sinch.com.evil.net",
+  "https://evilsinch.com",
+  "https://user@evil.com",
+  "https://user@verification.api.sinch.com",
+  "https://user:pass@verification.api.sinch.com",
+  "https://verification.api.sinch.com.",
+  "https://evil.com\\@verification.api.sinch.com",
+  "https://evil.com#.sinch.com",
+  "https://evil.com?x=.sinch.com",
+  "https://verification.api.sinch.com /x",
+  "ftp://verification.api.sinch.com",
+  "http://localhost:8080",
+  "https://127.0.0.1:8443",
+  "http://[::1]:8080",
+  "http://127.0.0.1.sinch.example:8080",
+  "verification.api.sinch.com",
+  "",
+];
+const ACCEPTED_ENDPOINTS = [
+  "https://verification.api.sinch.com",
+  "https://eu.verification.api.sinch.com:443",
+  "https://sinch.com",
+  "https://us.verification.api.sinch.com:8443/base/",
+  "HTTPS://Verification.API.Sinch.COM",
+];
+
+describe("sms.sinch.endpointUrl (SECURITY rule 37)", () => {
+  it.each(REFUSED_ENDPOINTS)("refuses %j, in the cloud and locally", (url) => {
+    expect(isSinchEndpointUrl(url)).toBe(false);
+    expect(isSinchEndpointUrl(url, { allowLoopbackProviderUrls: true })).toBe(false);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", url))).toEqual(["sms.sinch.endpointUrl"]);
+  });
+
+  it.each(ACCEPTED_ENDPOINTS)("accepts %j (https on sinch.com or a subdomain, any port)", (url) => {
+    expect(isSinchEndpointUrl(url)).toBe(true);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", url))).toEqual([]);
+  });
+
+  it("accepts http://127.0.0.1:<port> only when the wiring allows loopback (the local stack)", () => {
+    const input = withValue("sms.sinch.endpointUrl", "http://127.0.0.1:1234");
+    expect(errorPaths(input)).toEqual(["sms.sinch.endpointUrl"]);
+    expect(parseAppConfig(input, { allowLoopbackProviderUrls: true }).ok).toBe(true);
+    expect(() => appConfigSchema.parse(input)).toThrow();
   });
 });

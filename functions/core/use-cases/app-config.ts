@@ -1,5 +1,5 @@
 import { recordAudit } from "../audit.ts";
-import { type AppConfig, parseAppConfig } from "../config.ts";
+import { type AppConfig, type ConfigRules, parseAppConfig } from "../config.ts";
 import { DomainError, type FieldError } from "../errors.ts";
 import type { AppRecord, Deps } from "../ports.ts";
 
@@ -20,15 +20,29 @@ export class StoredConfigInvalid extends Error {
   }
 }
 
-export async function loadAppContext(deps: Pick<Deps, "store">, appId: string): Promise<AppContext> {
+/**
+ * How strictly configs are checked, as the wiring sets it: the local stack allows loopback
+ * provider URLs for its fakes; the cloud functions set nothing, which is the strictest.
+ */
+export interface ConfigRulesDeps {
+  configRules?: ConfigRules;
+}
+
+export async function loadAppContext(
+  deps: Pick<Deps, "store"> & ConfigRulesDeps,
+  appId: string,
+): Promise<AppContext> {
   const [app, stored] = await Promise.all([deps.store.getApp(appId), deps.store.getConfig(appId)]);
   if (!app || !stored) throw new DomainError("app_not_found", `App ${appId} does not exist.`);
-  const parsed = parseAppConfig(stored.raw);
+  const parsed = parseAppConfig(stored.raw, deps.configRules);
   if (!parsed.ok) throw new StoredConfigInvalid(appId, parsed.errors);
   return { app, config: { ...parsed.config, version: stored.version }, version: stored.version };
 }
 
-export async function getAppConfig(deps: Pick<Deps, "store">, appId: string): Promise<AppContext> {
+export async function getAppConfig(
+  deps: Pick<Deps, "store"> & ConfigRulesDeps,
+  appId: string,
+): Promise<AppContext> {
   return loadAppContext(deps, appId);
 }
 
@@ -38,7 +52,7 @@ export async function getAppConfig(deps: Pick<Deps, "store">, appId: string): Pr
  * conditional write, so two admins never silently overwrite each other.
  */
 export async function updateAppConfig(
-  deps: Pick<Deps, "store" | "audit" | "clock">,
+  deps: Pick<Deps, "store" | "audit" | "clock"> & ConfigRulesDeps,
   input: { appId: string; body: unknown; ifMatch: number | "*"; actor?: string },
 ): Promise<AppContext> {
   const current = await loadAppContext(deps, input.appId);
@@ -47,7 +61,7 @@ export async function updateAppConfig(
   }
   const body = isObject(input.body) ? { ...input.body } : input.body;
   if (isObject(body)) delete body.version;
-  const parsed = parseAppConfig(body);
+  const parsed = parseAppConfig(body, deps.configRules);
   if (!parsed.ok) {
     throw new DomainError("invalid_config", "The configuration has invalid values.", {
       errors: parsed.errors,

@@ -222,9 +222,52 @@ export function parseAppConfig(input: unknown, rules: ConfigRules = {}): ConfigP
     : { ok: false, errors: issuesToFieldErrors(result.error.issues) };
 }
 
+/**
+ * Parses a config an admin sends to replace the stored one (`PUT`): the whole document, so
+ * every field a complete config has (the ones a `GET` returns, `version` aside) must be
+ * there, nullable ones as `null`. Each missing field is listed by path with "required"
+ * (a missing section lists each of its fields), together with any bad values; nothing
+ * falls back to a default. Locales other than `en` stay partial overrides.
+ */
+export function parseAppConfigDocument(input: unknown, rules: ConfigRules = {}): ConfigParse {
+  const missing = missingPaths(input, completeDocument()).map((path) => ({ path, message: "required" }));
+  const parsed = parseAppConfig(input, rules);
+  if (missing.length === 0) return parsed;
+  return { ok: false, errors: [...missing, ...(parsed.ok ? [] : parsed.errors)] };
+}
+
 export function defaultAppConfig(appName: string): AppConfig {
   const parsed = appConfigSchema.parse({ totp: { issuer: appName } });
   return parsed;
 }
+
+// Built on first use, like the region names it needs.
+let complete: Record<string, unknown> | undefined;
+/** The shape every PUT body must have: the default config of an app, without `version`. */
+function completeDocument(): Record<string, unknown> {
+  if (!complete) {
+    const { version: _, ...rest } = defaultAppConfig("(app name)");
+    complete = rest;
+  }
+  return complete;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Dotted paths of `reference` that `input` lacks. A value that is not an object is the schema's to report. */
+function missingPaths(input: unknown, reference: unknown, path: readonly string[] = []): string[] {
+  if (!isPlainObject(input) || !isPlainObject(reference)) return [];
+  return Object.entries(reference).flatMap(([key, value]) =>
+    input[key] === undefined
+      ? leafPaths(value, [...path, key])
+      : missingPaths(input[key], value, [...path, key]),
+  );
+}
+
+const leafPaths = (value: unknown, path: readonly string[]): string[] =>
+  isPlainObject(value) && Object.keys(value).length > 0
+    ? Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, [...path, key]))
+    : [path.join(".")];
 
 export const issuerOf = (config: AppConfig, appName: string): string => config.totp.issuer ?? appName;

@@ -5,6 +5,7 @@ import {
   isSinchEndpointUrl,
   issuerOf,
   parseAppConfig,
+  parseAppConfigDocument,
 } from "#core/config";
 
 /** The "App configuration" block of API.md, transcribed (templates checked separately). */
@@ -234,6 +235,133 @@ describe("templates in the configuration", () => {
   });
 });
 
+/** Every field a PUT body must carry: all a GET returns but `version` (nullable ones as null). */
+const REQUIRED_PATHS = [
+  "mfa.required",
+  "mfa.primaryMethod",
+  "mfa.fallbackMethod",
+  "mfa.exemptUserIds",
+  "code.length",
+  "code.ttlSeconds",
+  "limits.maxCodeRequests",
+  "limits.requestTimeoutSeconds",
+  "limits.maxVerifyAttempts",
+  "limits.lockoutSeconds",
+  "sessions.durationSeconds",
+  "stepUpSeconds",
+  "totp.issuer",
+  "totp.digits",
+  "totp.periodSeconds",
+  "totp.algorithm",
+  "totp.window",
+  "recoveryCodes.count",
+  "sms.provider",
+  "sms.secretName",
+  "sms.defaultCountryCode",
+  "sms.allowedCountries",
+  "sms.messagingServiceSid",
+  "sms.senders",
+  "sms.defaultSender",
+  "sms.sinch.endpointUrl",
+  "sms.sinch.authMethod",
+  "sms.sinch.secretName",
+  "email.provider",
+  "email.fromAddress",
+  "email.fromName",
+  "email.configurationSet",
+  "templates.en.sms",
+  "templates.en.emailSubject",
+  "templates.en.emailText",
+  "templates.en.emailHtml",
+];
+
+/** A complete document as GET returns it (JSON), to edit. */
+const fullDocument = (): Record<string, Record<string, unknown>> =>
+  JSON.parse(JSON.stringify(defaultAppConfig("Acme")));
+
+const documentErrors = (input: unknown) => {
+  const result = parseAppConfigDocument(input);
+  return result.ok ? [] : result.errors;
+};
+
+describe("a config document sent to replace the stored one (PUT)", () => {
+  it("is accepted complete, nullable fields as null, with or without version", () => {
+    const full = fullDocument();
+    expect(documentErrors(full)).toEqual([]);
+    const { version: _, ...withoutVersion } = full;
+    expect(parseAppConfigDocument(withoutVersion)).toEqual({ ok: true, config: defaultAppConfig("Acme") });
+  });
+
+  it("names every missing field with 'required' and takes no default for any of them", () => {
+    const errors = documentErrors({ code: { length: 8 } });
+    expect(errors.every((e) => e.message === "required")).toBe(true);
+    expect(errors.map((e) => e.path).sort()).toEqual(
+      REQUIRED_PATHS.filter((p) => p !== "code.length").sort(),
+    );
+    expect(
+      documentErrors({})
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual([...REQUIRED_PATHS].sort());
+  });
+
+  it("requires each field on its own, nullable ones and the TOTP issuer included", () => {
+    for (const path of REQUIRED_PATHS) {
+      const doc = fullDocument();
+      const [section, ...rest] = path.split(".");
+      let node: Record<string, unknown> = doc;
+      const keys = [section as string, ...rest];
+      for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+      delete node[keys.at(-1) as string];
+      expect(documentErrors(doc), path).toEqual([{ path, message: "required" }]);
+    }
+  });
+
+  it("accepts null where a field is nullable, but not a missing one", () => {
+    const doc = fullDocument();
+    doc.sms = { ...doc.sms, messagingServiceSid: null, defaultSender: null };
+    doc.email = { ...doc.email, configurationSet: null };
+    expect(documentErrors(doc)).toEqual([]);
+    doc.totp = { ...doc.totp, issuer: null };
+    expect(documentErrors(doc).map((e) => e.path)).toEqual(["totp.issuer"]);
+  });
+
+  it("lets locales other than en override only some parts, but en must be complete", () => {
+    const doc = fullDocument();
+    doc.templates = { ...doc.templates, fr: { sms: "Votre code {app} est {code}." } };
+    expect(documentErrors(doc)).toEqual([]);
+    doc.templates = { fr: { sms: "Votre code {app} est {code}." } };
+    expect(documentErrors(doc).map((e) => e.path)).toEqual([
+      "templates.en.sms",
+      "templates.en.emailSubject",
+      "templates.en.emailText",
+      "templates.en.emailHtml",
+    ]);
+  });
+
+  it("lists missing fields, bad values and unknown fields together", () => {
+    const doc = fullDocument();
+    delete doc.limits?.lockoutSeconds;
+    doc.code = { ...doc.code, length: 11 };
+    doc.sms = { ...doc.sms, colour: "red" };
+    expect(documentErrors(doc)).toEqual(
+      expect.arrayContaining([
+        { path: "limits.lockoutSeconds", message: "required" },
+        { path: "code.length", message: expect.any(String) },
+        { path: "sms.colour", message: "unknown field" },
+      ]),
+    );
+    expect(documentErrors(doc)).toHaveLength(3);
+  });
+
+  it("reports a section that is not an object once, at its own path", () => {
+    const doc: Record<string, unknown> = fullDocument();
+    doc.limits = null;
+    expect(documentErrors(doc).map((e) => e.path)).toEqual(["limits"]);
+    expect(documentErrors([]).map((e) => e.path)).toEqual(["(root)"]);
+  });
+});
+
 const REFUSED_ENDPOINTS = [
   "https://attacker.example",
   "http://evil.sinch.com",
@@ -280,5 +408,9 @@ describe("sms.sinch.endpointUrl (SECURITY rule 37)", () => {
     expect(errorPaths(input)).toEqual(["sms.sinch.endpointUrl"]);
     expect(parseAppConfig(input, { allowLoopbackProviderUrls: true }).ok).toBe(true);
     expect(() => appConfigSchema.parse(input)).toThrow();
+    const doc = fullDocument();
+    doc.sms = { ...doc.sms, sinch: { ...(doc.sms?.sinch as object), endpointUrl: "http://127.0.0.1:1234" } };
+    expect(documentErrors(doc).map((e) => e.path)).toEqual(["sms.sinch.endpointUrl"]);
+    expect(parseAppConfigDocument(doc, { allowLoopbackProviderUrls: true }).ok).toBe(true);
   });
 });

@@ -142,6 +142,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...providers,
       adminAuth: { kind: "token", tokenSha256: sha256Hex(adminToken) },
       log: options.log,
+      // The local stack's provider fakes listen on 127.0.0.1; the cloud functions never allow it.
+      configRules: { allowLoopbackProviderUrls: true },
     };
 
     const getDeps = async () => deps;

@@ -62,93 +62,139 @@ const locale = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 lo
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-export const appConfigSchema = z.strictObject({
-  version: z.number().int().min(1).default(1),
-  mfa: z
-    .strictObject({
-      required: z.boolean().default(false),
-      primaryMethod: z.enum(["sms", "email"]).default("sms"),
-      fallbackMethod: z.enum(["sms", "email", "none"]).default("email"),
-      exemptUserIds: z.array(userIdSchema).max(1000).default([]),
-    })
-    .prefault({}),
-  code: z
-    .strictObject({
-      length: int(6, 10).default(6),
-      ttlSeconds: int(30, 600).default(300),
-    })
-    .prefault({}),
-  limits: z
-    .strictObject({
-      maxCodeRequests: int(1, 20).default(5),
-      requestTimeoutSeconds: int(1, 86_400).default(900),
-      maxVerifyAttempts: int(1, 10).default(3),
-      lockoutSeconds: int(1, 86_400).default(1800),
-    })
-    .prefault({}),
-  sessions: z.strictObject({ durationSeconds: int(60, 31_536_000).default(7_776_000) }).prefault({}),
-  stepUpSeconds: int(30, 3600).default(300),
-  totp: z
-    .strictObject({
-      issuer: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").optional(),
-      digits: z.union([z.literal(6), z.literal(8)]).default(6),
-      periodSeconds: z.union([z.literal(30), z.literal(60)]).default(30),
-      algorithm: z.enum(["SHA1", "SHA256", "SHA512"]).default("SHA1"),
-      window: int(0, 2).default(1),
-    })
-    .prefault({}),
-  recoveryCodes: z.strictObject({ count: int(5, 20).default(10) }).prefault({}),
-  sms: z
-    .strictObject({
-      provider: z.enum(["twilio", "sinch", "local"]).default("twilio"),
-      secretName: secretName.default("twilio"),
-      defaultCountryCode: dialingCode.default("+1"),
-      allowedCountries: z
-        .array(z.union([z.literal("*"), countryCode]))
-        .min(1)
-        .max(250)
-        .default(["*"]),
-      messagingServiceSid: z
-        .string()
-        .regex(/^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID: MG and 32 hex digits")
-        .nullable()
-        .default(null),
-      senders: z
-        .array(z.strictObject({ number: e164, countries: z.array(countryCode).min(1).max(250) }))
-        .max(100)
-        .default([{ number: "+14155550100", countries: ["US", "CA"] }]),
-      defaultSender: e164.nullable().default("+14155550100"),
-      sinch: z
-        .strictObject({
-          endpointUrl: z
-            .url({ protocol: /^https?$/ })
-            .refine(
-              (u) => u.startsWith("https://") || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u),
-              "must be https (plain http only for localhost)",
-            )
-            .default("https://verification.api.sinch.com"),
-          authMethod: z.enum(["basic", "signed"]).default("basic"),
-          secretName: secretName.default("sinch-verification-api"),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  email: z
-    .strictObject({
-      provider: z.enum(["ses", "local"]).default("ses"),
-      fromAddress: z.email().max(254).default("no-reply@example.com"),
-      fromName: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").default("Example"),
-      configurationSet: z.string().min(1).max(64).nullable().default(null),
-    })
-    .prefault({}),
-  templates: z
-    .record(locale, localeTemplateSchema)
-    .default({})
-    // `en` was checked above as a partial; completing it from the defaults cannot fail.
-    .transform(
-      (templates): Templates => ({ ...templates, en: messageTemplateSchema.parse(templates.en ?? {}) }),
-    ),
-});
+/** How strictly a config is checked where the deployment matters; core reads no environment, the wiring says. */
+export interface ConfigRules {
+  /**
+   * Accept `http://127.0.0.1:<port>` as a provider URL, for the local stack's fakes. Only
+   * the local stack's wiring sets it; absent (the cloud functions) means never.
+   */
+  allowLoopbackProviderUrls?: boolean;
+}
+
+/**
+ * SECURITY rule 37: the Sinch credential may only travel to Sinch. https on `sinch.com` or
+ * one of its subdomains (any port, no user info); with `allowLoopbackProviderUrls`, also
+ * plain http to 127.0.0.1. Checked on the URL as parsed, the way the adapter parses it.
+ */
+export function isSinchEndpointUrl(value: string, rules: ConfigRules = {}): boolean {
+  // Visible ASCII without `\`, so no other URL parser could read a different host than ours.
+  if (!/^[\x21-\x5b\x5d-\x7e]+$/.test(value)) return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username !== "" || url.password !== "") return false;
+  if (url.protocol === "https:") return url.hostname === "sinch.com" || url.hostname.endsWith(".sinch.com");
+  return rules.allowLoopbackProviderUrls === true && url.protocol === "http:" && url.hostname === "127.0.0.1";
+}
+
+const sinchEndpointUrl = (rules: ConfigRules) =>
+  z
+    .string()
+    .max(2048)
+    .refine(
+      (value) => isSinchEndpointUrl(value, rules),
+      rules.allowLoopbackProviderUrls
+        ? "must be https on sinch.com or a subdomain of it, or http://127.0.0.1:<port> locally"
+        : "must be https on sinch.com or a subdomain of it",
+    );
+
+/** The config schema: omitted fields take their defaults (a new app's config, a stored one being loaded). */
+const buildAppConfigSchema = (rules: ConfigRules) =>
+  z.strictObject({
+    version: z.number().int().min(1).default(1),
+    mfa: z
+      .strictObject({
+        required: z.boolean().default(false),
+        primaryMethod: z.enum(["sms", "email"]).default("sms"),
+        fallbackMethod: z.enum(["sms", "email", "none"]).default("email"),
+        exemptUserIds: z.array(userIdSchema).max(1000).default([]),
+      })
+      .prefault({}),
+    code: z
+      .strictObject({
+        length: int(6, 10).default(6),
+        ttlSeconds: int(30, 600).default(300),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        maxCodeRequests: int(1, 20).default(5),
+        requestTimeoutSeconds: int(1, 86_400).default(900),
+        maxVerifyAttempts: int(1, 10).default(3),
+        lockoutSeconds: int(1, 86_400).default(1800),
+      })
+      .prefault({}),
+    sessions: z.strictObject({ durationSeconds: int(60, 31_536_000).default(7_776_000) }).prefault({}),
+    stepUpSeconds: int(30, 3600).default(300),
+    totp: z
+      .strictObject({
+        issuer: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").optional(),
+        digits: z.union([z.literal(6), z.literal(8)]).default(6),
+        periodSeconds: z.union([z.literal(30), z.literal(60)]).default(30),
+        algorithm: z.enum(["SHA1", "SHA256", "SHA512"]).default("SHA1"),
+        window: int(0, 2).default(1),
+      })
+      .prefault({}),
+    recoveryCodes: z.strictObject({ count: int(5, 20).default(10) }).prefault({}),
+    sms: z
+      .strictObject({
+        provider: z.enum(["twilio", "sinch", "local"]).default("twilio"),
+        secretName: secretName.default("twilio"),
+        defaultCountryCode: dialingCode.default("+1"),
+        allowedCountries: z
+          .array(z.union([z.literal("*"), countryCode]))
+          .min(1)
+          .max(250)
+          .default(["*"]),
+        messagingServiceSid: z
+          .string()
+          .regex(/^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID: MG and 32 hex digits")
+          .nullable()
+          .default(null),
+        senders: z
+          .array(z.strictObject({ number: e164, countries: z.array(countryCode).min(1).max(250) }))
+          .max(100)
+          .default([{ number: "+14155550100", countries: ["US", "CA"] }]),
+        defaultSender: e164.nullable().default("+14155550100"),
+        sinch: z
+          .strictObject({
+            endpointUrl: sinchEndpointUrl(rules).default("https://verification.api.sinch.com"),
+            authMethod: z.enum(["basic", "signed"]).default("basic"),
+            secretName: secretName.default("sinch-verification-api"),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    email: z
+      .strictObject({
+        provider: z.enum(["ses", "local"]).default("ses"),
+        fromAddress: z.email().max(254).default("no-reply@example.com"),
+        fromName: z
+          .string()
+          .min(1)
+          .max(100)
+          .refine(wellFormed, "must be well-formed text")
+          .default("Example"),
+        configurationSet: z.string().min(1).max(64).nullable().default(null),
+      })
+      .prefault({}),
+    templates: z
+      .record(locale, localeTemplateSchema)
+      .default({})
+      // `en` was checked above as a partial; completing it from the defaults cannot fail.
+      .transform(
+        (templates): Templates => ({ ...templates, en: messageTemplateSchema.parse(templates.en ?? {}) }),
+      ),
+  });
+
+/** With the strictest rules: what the cloud accepts. */
+export const appConfigSchema = buildAppConfigSchema({});
+const loopbackAppConfigSchema = buildAppConfigSchema({ allowLoopbackProviderUrls: true });
+const schemaFor = (rules: ConfigRules) =>
+  rules.allowLoopbackProviderUrls === true ? loopbackAppConfigSchema : appConfigSchema;
 
 export type AppConfig = z.output<typeof appConfigSchema>;
 export type AppConfigInput = z.input<typeof appConfigSchema>;
@@ -165,17 +211,63 @@ export const issuesToFieldErrors = (issues: readonly z.core.$ZodIssue[]): FieldE
       : [{ path: joinPath(issue.path), message: issue.message }],
   );
 
-/** Parses a whole config: omitted fields take their defaults, out-of-range values are listed by path. */
-export function parseAppConfig(input: unknown): ConfigParse {
-  const result = appConfigSchema.safeParse(input);
+/**
+ * Parses a stored config (or builds one): omitted fields take their defaults, out-of-range
+ * values are listed by path.
+ */
+export function parseAppConfig(input: unknown, rules: ConfigRules = {}): ConfigParse {
+  const result = schemaFor(rules).safeParse(input);
   return result.success
     ? { ok: true, config: result.data }
     : { ok: false, errors: issuesToFieldErrors(result.error.issues) };
+}
+
+/**
+ * Parses a config an admin sends to replace the stored one (`PUT`): the whole document, so
+ * every field a complete config has (the ones a `GET` returns, `version` aside) must be
+ * there, nullable ones as `null`. Each missing field is listed by path with "required"
+ * (a missing section lists each of its fields), together with any bad values; nothing
+ * falls back to a default. Locales other than `en` stay partial overrides.
+ */
+export function parseAppConfigDocument(input: unknown, rules: ConfigRules = {}): ConfigParse {
+  const missing = missingPaths(input, completeDocument()).map((path) => ({ path, message: "required" }));
+  const parsed = parseAppConfig(input, rules);
+  if (missing.length === 0) return parsed;
+  return { ok: false, errors: [...missing, ...(parsed.ok ? [] : parsed.errors)] };
 }
 
 export function defaultAppConfig(appName: string): AppConfig {
   const parsed = appConfigSchema.parse({ totp: { issuer: appName } });
   return parsed;
 }
+
+// Built on first use, like the region names it needs.
+let complete: Record<string, unknown> | undefined;
+/** The shape every PUT body must have: the default config of an app, without `version`. */
+function completeDocument(): Record<string, unknown> {
+  if (!complete) {
+    const { version: _, ...rest } = defaultAppConfig("(app name)");
+    complete = rest;
+  }
+  return complete;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Dotted paths of `reference` that `input` lacks. A value that is not an object is the schema's to report. */
+function missingPaths(input: unknown, reference: unknown, path: readonly string[] = []): string[] {
+  if (!isPlainObject(input) || !isPlainObject(reference)) return [];
+  return Object.entries(reference).flatMap(([key, value]) =>
+    input[key] === undefined
+      ? leafPaths(value, [...path, key])
+      : missingPaths(input[key], value, [...path, key]),
+  );
+}
+
+const leafPaths = (value: unknown, path: readonly string[]): string[] =>
+  isPlainObject(value) && Object.keys(value).length > 0
+    ? Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, [...path, key]))
+    : [path.join(".")];
 
 export const issuerOf = (config: AppConfig, appName: string): string => config.totp.issuer ?? appName;

@@ -1,9 +1,13 @@
 import type { Deps } from "#core/ports";
+import type { ConfigRulesDeps } from "#core/use-cases/app-config";
 
 export type AdminAuth = { kind: "iam" } | { kind: "token"; tokenSha256: string };
 
-/** What a handler needs beyond the use cases' ports: how admins prove who they are, and where request logs go. */
-export interface HandlerDeps extends Deps {
+/**
+ * What a handler needs beyond the use cases' ports: how admins prove who they are, where
+ * request logs go, and (only the local stack sets it) looser config rules for its fakes.
+ */
+export interface HandlerDeps extends Deps, ConfigRulesDeps {
   adminAuth: AdminAuth;
   /** One structured line per request: route, status, code, timing. Never a body, header or secret. */
   log?: (entry: Record<string, unknown>) => void;

@@ -64,15 +64,17 @@ describe("admin routes: apps and config", () => {
     expect(stale.status).toBe(412);
     expect(stale.body.code).toBe("version_conflict");
 
+    const current = put.body as Record<string, Record<string, unknown>>;
     const bad = await h.call("PUT", "/v1/admin/apps/default/config", {
       auth: "admin",
       body: {
+        ...current,
         code: { length: 11, ttlSeconds: 601 },
-        limits: { maxVerifyAttempts: 0 },
+        limits: { ...current.limits, maxVerifyAttempts: 0 },
         stepUpSeconds: 29,
-        totp: { digits: 7 },
-        mfa: { primaryMethod: "pigeon" },
-        sms: { allowedCountries: ["usa"] },
+        totp: { ...current.totp, digits: 7 },
+        mfa: { ...current.mfa, primaryMethod: "pigeon" },
+        sms: { ...current.sms, allowedCountries: ["usa"] },
       },
       headers: { "if-match": '"2"' },
     });

@@ -97,10 +97,15 @@ describe("email codes end to end on dynalite and aws-ses-v2-local", () => {
   });
 
   it("uses the app's template and code length", async () => {
+    let saved: unknown;
     await putConfig(h, "default", (config) => {
+      saved = structuredClone(config.templates);
+      const templates = config.templates as Record<string, Record<string, string>>;
       (config.code as Record<string, unknown>).length = 8;
-      config.templates = {
-        en: { emailSubject: "Code for {app}", emailText: "Use {code} within {minutes} minutes" },
+      templates.en = {
+        ...templates.en,
+        emailSubject: "Code for {app}",
+        emailText: "Use {code} within {minutes} minutes",
       };
     });
     await h.call("POST", "/v1/users/tpl/factors", { body: { type: "email", email: "tpl@example.com" } });
@@ -109,7 +114,7 @@ describe("email codes end to end on dynalite and aws-ses-v2-local", () => {
     expect(message?.body).toMatch(/^Use \d{8} within 5 minutes$/);
     await putConfig(h, "default", (config) => {
       (config.code as Record<string, unknown>).length = 6;
-      config.templates = {};
+      config.templates = saved;
     });
   });
 

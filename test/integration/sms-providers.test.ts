@@ -147,7 +147,7 @@ describe("SMS through Twilio", () => {
 
   it("sends in the user's locale, falling back to en", async () => {
     await putConfig(h, "default", (c) => {
-      c.templates = { fr: { sms: "Votre code {app} est {code}." } };
+      c.templates = { ...(c.templates as object), fr: { sms: "Votre code {app} est {code}." } };
     });
     await enrollSms("fr", "+14155550102");
     await h.call("POST", "/v1/challenges", { body: { userId: "fr", locale: "fr-CA" } });
@@ -159,7 +159,7 @@ describe("SMS through Twilio", () => {
       /^Your Default app code is/,
     );
     await putConfig(h, "default", (c) => {
-      c.templates = {};
+      c.templates = { en: (c.templates as Record<string, unknown>).en };
     });
   });
 
@@ -286,7 +286,9 @@ describe("SMS through the Sinch Verification API (Sinch makes and checks the cod
     ).toBe(204);
     await putConfig(h, "default", (c) => {
       (c.sms as Record<string, unknown>).provider = "sinch";
-      (c.sms as Record<string, Record<string, unknown>>).sinch = {
+      const sms = c.sms as Record<string, Record<string, unknown>>;
+      sms.sinch = {
+        ...sms.sinch,
         endpointUrl: sinch.url,
         authMethod: "signed",
       };

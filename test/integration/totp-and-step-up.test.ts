@@ -126,8 +126,10 @@ describe("authenticator apps (TOTP)", () => {
   });
 
   it("supports SHA256 with 8 digits and 60 s steps", async () => {
+    let saved: unknown;
     await putConfig(h, "default", (c) => {
-      c.totp = { digits: 8, periodSeconds: 60, algorithm: "SHA256", window: 0 };
+      saved = c.totp;
+      c.totp = { ...(c.totp as object), digits: 8, periodSeconds: 60, algorithm: "SHA256", window: 0 };
     });
     const enrolled = await h.call("POST", "/v1/users/sha/factors", { body: { type: "totp" } });
     const secret = String(enrolled.body.secret);
@@ -145,7 +147,7 @@ describe("authenticator apps (TOTP)", () => {
     });
     expect(activated.status).toBe(200);
     await putConfig(h, "default", (c) => {
-      c.totp = {};
+      c.totp = saved;
     });
   });
 

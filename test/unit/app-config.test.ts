@@ -13,6 +13,17 @@ async function setup() {
   return { d, ...created, current };
 }
 
+/** A full config document (PUT replaces the whole document): `current` with `change` applied. */
+const edited = (current: AppConfig, change: (config: AppConfig) => void): AppConfig => {
+  const config = structuredClone(current);
+  change(config);
+  return config;
+};
+const withCodeLength = (current: AppConfig, length: number): AppConfig =>
+  edited(current, (c) => {
+    c.code.length = length;
+  });
+
 describe("creating an app", () => {
   it("stores the default config at version 1 with the app's name as TOTP issuer", async () => {
     const { current } = await setup();
@@ -75,8 +86,10 @@ describe("updating the config", () => {
 
   it("answers version_conflict for a stale If-Match and leaves the config as it was", async () => {
     const { d, appId, current } = await setup();
-    await updateAppConfig(d, { appId, body: { code: { length: 7 } }, ifMatch: 1 });
-    const error = await domainError(updateAppConfig(d, { appId, body: { code: { length: 9 } }, ifMatch: 1 }));
+    await updateAppConfig(d, { appId, body: withCodeLength(current.config, 7), ifMatch: 1 });
+    const error = await domainError(
+      updateAppConfig(d, { appId, body: withCodeLength(current.config, 9), ifMatch: 1 }),
+    );
     expect(error.code).toBe("version_conflict");
     const read = await getAppConfig(d, appId);
     expect(read.version).toBe(2);
@@ -85,10 +98,10 @@ describe("updating the config", () => {
   });
 
   it("lets only one of two concurrent writers of the same version win", async () => {
-    const { d, appId } = await setup();
+    const { d, appId, current } = await setup();
     const results = await Promise.allSettled([
-      updateAppConfig(d, { appId, body: { code: { length: 7 } }, ifMatch: 1 }),
-      updateAppConfig(d, { appId, body: { code: { length: 9 } }, ifMatch: 1 }),
+      updateAppConfig(d, { appId, body: withCodeLength(current.config, 7), ifMatch: 1 }),
+      updateAppConfig(d, { appId, body: withCodeLength(current.config, 9), ifMatch: 1 }),
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const failed = results.find((r) => r.status === "rejected");
@@ -97,7 +110,7 @@ describe("updating the config", () => {
   });
 
   it("answers version_conflict when the stored version moved between the read and the write", async () => {
-    const { d, appId } = await setup();
+    const { d, appId, current } = await setup();
     // With If-Match "*" the write is still conditional on the version it read.
     const realGetConfig = d.store.getConfig.bind(d.store);
     let raced = false;
@@ -105,12 +118,12 @@ describe("updating the config", () => {
       const read = await realGetConfig(id);
       if (!raced) {
         raced = true;
-        await updateAppConfig(d, { appId, body: { code: { length: 7 } }, ifMatch: "*" });
+        await updateAppConfig(d, { appId, body: withCodeLength(current.config, 7), ifMatch: "*" });
       }
       return read;
     };
     const error = await domainError(
-      updateAppConfig(d, { appId, body: { code: { length: 9 } }, ifMatch: "*" }),
+      updateAppConfig(d, { appId, body: withCodeLength(current.config, 9), ifMatch: "*" }),
     );
     expect(error.code).toBe("version_conflict");
     d.store.getConfig = realGetConfig;
@@ -118,14 +131,16 @@ describe("updating the config", () => {
   });
 
   it("answers invalid_config listing every bad path, and writes nothing", async () => {
-    const { d, appId } = await setup();
-    const error = await domainError(
-      updateAppConfig(d, {
-        appId,
-        body: { code: { length: 11 }, limits: { lockoutSeconds: 0 }, totp: { window: 3 }, extra: true },
-        ifMatch: 1,
+    const { d, appId, current } = await setup();
+    const body = {
+      ...edited(current.config, (c) => {
+        c.code.length = 11;
+        c.limits.lockoutSeconds = 0;
+        c.totp.window = 3;
       }),
-    );
+      extra: true,
+    };
+    const error = await domainError(updateAppConfig(d, { appId, body, ifMatch: 1 }));
     expect(error.code).toBe("invalid_config");
     expect(error.extras.errors?.map((e) => e.path).sort()).toEqual(
       ["code.length", "extra", "limits.lockoutSeconds", "totp.window"].sort(),
@@ -134,16 +149,10 @@ describe("updating the config", () => {
   });
 
   it("ignores a version in the body: the store decides it", async () => {
-    const { d, appId } = await setup();
-    const updated = await updateAppConfig(d, { appId, body: { version: 99 }, ifMatch: 1 });
+    const { d, appId, current } = await setup();
+    const updated = await updateAppConfig(d, { appId, body: { ...current.config, version: 99 }, ifMatch: 1 });
     expect(updated.version).toBe(2);
     expect(updated.config.version).toBe(2);
-  });
-
-  it("keeps the app's name as TOTP issuer when the body has none", async () => {
-    const { d, appId } = await setup();
-    const updated = await updateAppConfig(d, { appId, body: {}, ifMatch: 1 });
-    expect(updated.config.totp.issuer).toBe("Acme");
   });
 
   it("answers app_not_found for an unknown app", async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { appConfigSchema, defaultAppConfig, issuerOf, parseAppConfig } from "#core/config";
+import {
+  appConfigSchema,
+  defaultAppConfig,
+  isSinchEndpointUrl,
+  issuerOf,
+  parseAppConfig,
+  parseAppConfigDocument,
+} from "#core/config";
 
 /** The "App configuration" block of API.md, transcribed (templates checked separately). */
 const API_DEFAULTS = {
@@ -145,7 +152,9 @@ describe("app configuration ranges", () => {
     expect(errorPaths(withValue("sms.sinch.endpointUrl", "http://sinch.example.com"))).toEqual([
       "sms.sinch.endpointUrl",
     ]);
-    expect(errorPaths(withValue("sms.sinch.endpointUrl", "http://localhost:8080/v1"))).toEqual([]);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", "https://eu.verification.api.sinch.com"))).toEqual(
+      [],
+    );
     expect(errorPaths({ sms: { senders: [{ number: "+14155550100", countries: ["XX1"] }] } })).toEqual([
       "sms.senders.0.countries.0",
     ]);
@@ -223,5 +232,185 @@ describe("templates in the configuration", () => {
     const paths = errorPaths({ templates: { "not a locale": { sms: "{code}" } } });
     expect(paths).toHaveLength(1);
     expect(paths[0]).toMatch(/^templates/);
+  });
+});
+
+/** Every field a PUT body must carry: all a GET returns but `version` (nullable ones as null). */
+const REQUIRED_PATHS = [
+  "mfa.required",
+  "mfa.primaryMethod",
+  "mfa.fallbackMethod",
+  "mfa.exemptUserIds",
+  "code.length",
+  "code.ttlSeconds",
+  "limits.maxCodeRequests",
+  "limits.requestTimeoutSeconds",
+  "limits.maxVerifyAttempts",
+  "limits.lockoutSeconds",
+  "sessions.durationSeconds",
+  "stepUpSeconds",
+  "totp.issuer",
+  "totp.digits",
+  "totp.periodSeconds",
+  "totp.algorithm",
+  "totp.window",
+  "recoveryCodes.count",
+  "sms.provider",
+  "sms.secretName",
+  "sms.defaultCountryCode",
+  "sms.allowedCountries",
+  "sms.messagingServiceSid",
+  "sms.senders",
+  "sms.defaultSender",
+  "sms.sinch.endpointUrl",
+  "sms.sinch.authMethod",
+  "sms.sinch.secretName",
+  "email.provider",
+  "email.fromAddress",
+  "email.fromName",
+  "email.configurationSet",
+  "templates.en.sms",
+  "templates.en.emailSubject",
+  "templates.en.emailText",
+  "templates.en.emailHtml",
+];
+
+/** A complete document as GET returns it (JSON), to edit. */
+const fullDocument = (): Record<string, Record<string, unknown>> =>
+  JSON.parse(JSON.stringify(defaultAppConfig("Acme")));
+
+const documentErrors = (input: unknown) => {
+  const result = parseAppConfigDocument(input);
+  return result.ok ? [] : result.errors;
+};
+
+describe("a config document sent to replace the stored one (PUT)", () => {
+  it("is accepted complete, nullable fields as null, with or without version", () => {
+    const full = fullDocument();
+    expect(documentErrors(full)).toEqual([]);
+    const { version: _, ...withoutVersion } = full;
+    expect(parseAppConfigDocument(withoutVersion)).toEqual({ ok: true, config: defaultAppConfig("Acme") });
+  });
+
+  it("names every missing field with 'required' and takes no default for any of them", () => {
+    const errors = documentErrors({ code: { length: 8 } });
+    expect(errors.every((e) => e.message === "required")).toBe(true);
+    expect(errors.map((e) => e.path).sort()).toEqual(
+      REQUIRED_PATHS.filter((p) => p !== "code.length").sort(),
+    );
+    expect(
+      documentErrors({})
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual([...REQUIRED_PATHS].sort());
+  });
+
+  it("requires each field on its own, nullable ones and the TOTP issuer included", () => {
+    for (const path of REQUIRED_PATHS) {
+      const doc = fullDocument();
+      const [section, ...rest] = path.split(".");
+      let node: Record<string, unknown> = doc;
+      const keys = [section as string, ...rest];
+      for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+      delete node[keys.at(-1) as string];
+      expect(documentErrors(doc), path).toEqual([{ path, message: "required" }]);
+    }
+  });
+
+  it("accepts null where a field is nullable, but not a missing one", () => {
+    const doc = fullDocument();
+    doc.sms = { ...doc.sms, messagingServiceSid: null, defaultSender: null };
+    doc.email = { ...doc.email, configurationSet: null };
+    expect(documentErrors(doc)).toEqual([]);
+    doc.totp = { ...doc.totp, issuer: null };
+    expect(documentErrors(doc).map((e) => e.path)).toEqual(["totp.issuer"]);
+  });
+
+  it("lets locales other than en override only some parts, but en must be complete", () => {
+    const doc = fullDocument();
+    doc.templates = { ...doc.templates, fr: { sms: "Votre code {app} est {code}." } };
+    expect(documentErrors(doc)).toEqual([]);
+    doc.templates = { fr: { sms: "Votre code {app} est {code}." } };
+    expect(documentErrors(doc).map((e) => e.path)).toEqual([
+      "templates.en.sms",
+      "templates.en.emailSubject",
+      "templates.en.emailText",
+      "templates.en.emailHtml",
+    ]);
+  });
+
+  it("lists missing fields, bad values and unknown fields together", () => {
+    const doc = fullDocument();
+    delete doc.limits?.lockoutSeconds;
+    doc.code = { ...doc.code, length: 11 };
+    doc.sms = { ...doc.sms, colour: "red" };
+    expect(documentErrors(doc)).toEqual(
+      expect.arrayContaining([
+        { path: "limits.lockoutSeconds", message: "required" },
+        { path: "code.length", message: expect.any(String) },
+        { path: "sms.colour", message: "unknown field" },
+      ]),
+    );
+    expect(documentErrors(doc)).toHaveLength(3);
+  });
+
+  it("reports a section that is not an object once, at its own path", () => {
+    const doc: Record<string, unknown> = fullDocument();
+    doc.limits = null;
+    expect(documentErrors(doc).map((e) => e.path)).toEqual(["limits"]);
+    expect(documentErrors([]).map((e) => e.path)).toEqual(["(root)"]);
+  });
+});
+
+const REFUSED_ENDPOINTS = [
+  "https://attacker.example",
+  "http://evil.sinch.com",
+  "https://sinch.com.evil.net",
+  "https://evilsinch.com",
+  "https://user@evil.com",
+  "https://user@verification.api.sinch.com",
+  "https://user:pass@verification.api.sinch.com",
+  "https://verification.api.sinch.com.",
+  "https://evil.com\\@verification.api.sinch.com",
+  "https://evil.com#.sinch.com",
+  "https://evil.com?x=.sinch.com",
+  "https://verification.api.sinch.com /x",
+  "ftp://verification.api.sinch.com",
+  "http://localhost:8080",
+  "https://127.0.0.1:8443",
+  "http://[::1]:8080",
+  "http://127.0.0.1.sinch.example:8080",
+  "verification.api.sinch.com",
+  "",
+];
+const ACCEPTED_ENDPOINTS = [
+  "https://verification.api.sinch.com",
+  "https://eu.verification.api.sinch.com:443",
+  "https://sinch.com",
+  "https://us.verification.api.sinch.com:8443/base/",
+  "HTTPS://Verification.API.Sinch.COM",
+];
+
+describe("sms.sinch.endpointUrl (SECURITY rule 37)", () => {
+  it.each(REFUSED_ENDPOINTS)("refuses %j, in the cloud and locally", (url) => {
+    expect(isSinchEndpointUrl(url)).toBe(false);
+    expect(isSinchEndpointUrl(url, { allowLoopbackProviderUrls: true })).toBe(false);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", url))).toEqual(["sms.sinch.endpointUrl"]);
+  });
+
+  it.each(ACCEPTED_ENDPOINTS)("accepts %j (https on sinch.com or a subdomain, any port)", (url) => {
+    expect(isSinchEndpointUrl(url)).toBe(true);
+    expect(errorPaths(withValue("sms.sinch.endpointUrl", url))).toEqual([]);
+  });
+
+  it("accepts http://127.0.0.1:<port> only when the wiring allows loopback (the local stack)", () => {
+    const input = withValue("sms.sinch.endpointUrl", "http://127.0.0.1:1234");
+    expect(errorPaths(input)).toEqual(["sms.sinch.endpointUrl"]);
+    expect(parseAppConfig(input, { allowLoopbackProviderUrls: true }).ok).toBe(true);
+    expect(() => appConfigSchema.parse(input)).toThrow();
+    const doc = fullDocument();
+    doc.sms = { ...doc.sms, sinch: { ...(doc.sms?.sinch as object), endpointUrl: "http://127.0.0.1:1234" } };
+    expect(documentErrors(doc).map((e) => e.path)).toEqual(["sms.sinch.endpointUrl"]);
+    expect(parseAppConfigDocument(doc, { allowLoopbackProviderUrls: true }).ok).toBe(true);
   });
 });

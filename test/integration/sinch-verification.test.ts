@@ -1,4 +1,6 @@
+import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createSinchVerification } from "#adapters/providers/sinch/provider";
 import {
   SinchVerification,
   signSinchRequest,
@@ -42,7 +44,8 @@ beforeEach(() => {
   fake.reset();
   fake.setSecret(KEY, SECRET);
   secrets = new StaticSecrets({ "sinch-verification-api": { authenticationId: KEY, secret: SECRET } });
-  adapter = new SinchVerification({ secrets, timeoutMs: TIMEOUT_MS });
+  // The fake listens on http://127.0.0.1: only the local stack and tests allow that.
+  adapter = new SinchVerification({ secrets, timeoutMs: TIMEOUT_MS, allowLoopbackHttp: true });
 });
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
@@ -273,5 +276,107 @@ describe("401 and credential rotation", () => {
     fake.setSecret(KEY, ROTATED);
     const error = await failure(start(config()));
     expect(`${error.message} ${error.stack}`).not.toContain(SECRET);
+  });
+});
+
+describe("credentials go to Sinch and nowhere else (SECURITY rule 37)", () => {
+  /** A TCP server that only counts connections: a TLS handshake or an HTTP request would both be one. */
+  async function listener(): Promise<{
+    port: number;
+    connections: () => number;
+    close: () => Promise<void>;
+  }> {
+    let count = 0;
+    const server: Server = createServer((socket) => {
+      count += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    return {
+      port,
+      connections: () => count,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  const refused = { provider: "sinch", providerCode: "endpoint_not_allowed", kind: "not_configured" };
+  /** The endpoint as stored, past any config validation: the adapter's own guard is what is tested. */
+  const pointedAt = (endpointUrl: string, authMethod: "basic" | "signed" = "basic"): AppConfig => {
+    const cfg = config(authMethod);
+    cfg.sms.sinch.endpointUrl = endpointUrl;
+    return cfg;
+  };
+
+  it("with a stored secret and an endpoint at a local server that is not Sinch, nothing reaches that server", async () => {
+    const other = await listener();
+    try {
+      // What the cloud functions build: no loopback allowed.
+      const cloud = createSinchVerification({ secrets, timeoutMs: TIMEOUT_MS });
+      for (const endpointUrl of [
+        fake.url,
+        `http://127.0.0.1:${other.port}`,
+        `https://127.0.0.1:${other.port}`,
+      ]) {
+        expect(
+          await failure(
+            cloud.start({ to: TO, expirySeconds: 300, reference: "r" }, pointedAt(endpointUrl, "basic")),
+          ),
+        ).toMatchObject(refused);
+        expect(await failure(cloud.report("v1", "1234", pointedAt(endpointUrl, "signed")))).toMatchObject(
+          refused,
+        );
+      }
+      // Even where loopback is allowed, only plain http to 127.0.0.1 is.
+      for (const endpointUrl of [
+        `https://127.0.0.1:${other.port}`,
+        `http://localhost:${other.port}`,
+        `https://localhost:${other.port}`,
+        "http://127.0.0.1",
+      ]) {
+        expect(await failure(start(pointedAt(endpointUrl, "basic")))).toMatchObject(refused);
+      }
+      expect(fake.requests).toHaveLength(0);
+      expect(other.connections()).toBe(0);
+      // The secret was not even read.
+      expect(secrets.reads).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("only https hosts under sinch.com are sent to; the error does not echo the URL", async () => {
+    const urls: string[] = [];
+    const recordingFetch: typeof fetch = async (input) => {
+      urls.push(String(input));
+      return new Response(JSON.stringify({ id: "v-1" }), { status: 200 });
+    };
+    const cloud = new SinchVerification({ secrets, fetch: recordingFetch });
+    for (const endpointUrl of [
+      "https://verification.api.sinch.com.attacker.example",
+      "https://attacker-sinch.com",
+      "https://sinch.com.attacker.example/verification.api.sinch.com",
+      "https://verification.api.sinch.com@attacker.example",
+      "http://verification.api.sinch.com",
+      "https://attacker.example/?h=.sinch.com",
+    ]) {
+      const error = await failure(
+        cloud.start({ to: TO, expirySeconds: 300, reference: "r" }, pointedAt(endpointUrl, "basic")),
+      );
+      expect(error, endpointUrl).toMatchObject(refused);
+      expect(error.message).not.toContain("attacker");
+    }
+    expect(urls).toEqual([]);
+    for (const endpointUrl of [
+      "https://verification.api.sinch.com",
+      "https://dc-euc1-std.verification.api.sinch.com/",
+    ]) {
+      await cloud.start({ to: TO, expirySeconds: 300, reference: "r" }, pointedAt(endpointUrl, "basic"));
+    }
+    expect(urls).toEqual([
+      "https://verification.api.sinch.com/verification/v1/verifications",
+      "https://dc-euc1-std.verification.api.sinch.com/verification/v1/verifications",
+    ]);
   });
 });

@@ -11,6 +11,11 @@ export interface SinchVerificationSettings {
   timeoutMs?: number;
   /** Defaults to the global `fetch`, looked up at call time. */
   fetch?: typeof fetch;
+  /**
+   * Also lets credentials go to `http://127.0.0.1:<port>` (a fake Sinch). Only the local stack and
+   * tests set it; the cloud functions never do.
+   */
+  allowLoopbackHttp?: boolean;
 }
 
 export interface SinchSigningInput {
@@ -54,6 +59,31 @@ export function signSinchRequest(input: SinchSigningInput): string {
     .digest("base64");
 }
 
+/**
+ * Where Sinch credentials may be sent (SECURITY rule 37): https on a `*.sinch.com` host, or, only
+ * with `allowLoopbackHttp`, http://127.0.0.1:<port>. Anything else is refused before the secret is
+ * read or a request made, whatever the app's config says.
+ */
+export function sinchEndpoint(endpointUrl: string, allowLoopbackHttp: boolean): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpointUrl);
+  } catch {
+    url = undefined;
+  }
+  const sinchHost = url?.protocol === "https:" && url.hostname.endsWith(".sinch.com");
+  const loopback =
+    allowLoopbackHttp && url?.protocol === "http:" && url.hostname === "127.0.0.1" && url.port !== "";
+  if (url && (sinchHost || loopback)) return url;
+  // The URL itself stays out of the message: it is the admin's, and could hold anything.
+  throw new ProviderError(
+    PROVIDER,
+    "endpoint_not_allowed",
+    "sms.sinch.endpointUrl must be https on a *.sinch.com host: Sinch credentials are sent nowhere else",
+    "not_configured",
+  );
+}
+
 /** "HH:MM:SS" for smsOptions.expiry. */
 export function sinchExpiry(seconds: number): string {
   const total = Math.min(Math.max(Math.floor(seconds), 0), 99 * 3600 + 59 * 60 + 59);
@@ -77,11 +107,13 @@ export class SinchVerification implements VerificationProvider {
   private readonly secrets: Secrets;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch | undefined;
+  private readonly allowLoopbackHttp: boolean;
 
   constructor(settings: SinchVerificationSettings) {
     this.secrets = settings.secrets;
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = settings.fetch;
+    this.allowLoopbackHttp = settings.allowLoopbackHttp ?? false;
   }
 
   async start(
@@ -137,22 +169,24 @@ export class SinchVerification implements VerificationProvider {
   }
 
   /** One request; a 401 is "authentication failed": the secret is re-read and, if it changed, the request made once more. */
-  private call(
+  private async call(
     method: "POST" | "PUT",
     path: string,
     body: string,
     headers: Record<string, string>,
     config: AppConfig,
   ): Promise<SinchAnswer> {
+    const endpoint = sinchEndpoint(config.sms.sinch.endpointUrl, this.allowLoopbackHttp);
     const source = { secrets: this.secrets, spec: sinchSecret, name: sinchSecret.secretNameIn(config) };
     return withRotatingSecret(source, async (secret) => {
-      const answer = await this.send(method, path, body, headers, config, secret);
+      const answer = await this.send(endpoint, method, path, body, headers, config, secret);
       if (answer.status === 401) throw toProviderError(answer);
       return answer;
     });
   }
 
   private async send(
+    endpoint: URL,
     method: "POST" | "PUT",
     path: string,
     body: string,
@@ -160,7 +194,6 @@ export class SinchVerification implements VerificationProvider {
     config: AppConfig,
     secret: SinchSecret,
   ): Promise<SinchAnswer> {
-    const endpoint = new URL(config.sms.sinch.endpointUrl);
     const fullPath = `${endpoint.pathname.replace(/\/+$/, "")}${path}`;
     const url = `${endpoint.origin}${fullPath}`;
     const headers: Record<string, string> = {
@@ -190,6 +223,8 @@ export class SinchVerification implements VerificationProvider {
         method,
         headers,
         body,
+        // A redirect is an answer, not a place the credentials follow to.
+        redirect: "manual",
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       const text = await response.text();

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { AppConfig } from "./config.ts";
+import type { AppConfig, ConfigRules } from "./config.ts";
 import type { StateWrite } from "./model/state-write.ts";
 import type { FactorRecord, UserRecords, UserState } from "./model/user.ts";
 
@@ -230,4 +230,6 @@ export interface Deps {
   /** Checks a code a `verification` provider made (the challenge holds its `verificationId`). */
   smsVerification: (config: AppConfig) => VerificationProvider;
   audit: Audit;
+  /** What config validation allows beyond the cloud's rules (the local stack: loopback provider URLs). */
+  configRules?: ConfigRules;
 }

@@ -19,6 +19,8 @@ interface OperationDoc {
   status: number;
   /** The body schema the handler validates with: the same object, so the document cannot drift. */
   body?: z.ZodType;
+  /** A whole document (config PUT): every field with a default must be sent, so it is described as the schema's output. */
+  wholeDocument?: boolean;
   /** Route-specific errors; the auth, request and availability errors are added for every route. */
   errors: ErrorCode[];
   query?: Record<string, { description: string; schema: Record<string, unknown> }>;
@@ -115,6 +117,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary: "Replace the app's configuration (If-Match guards concurrent edits)",
     status: 200,
     body: appConfigSchema,
+    wholeDocument: true,
     errors: ["app_not_found", "invalid_config", "version_conflict", "precondition_required"],
   },
   "GET /v1/admin/apps/{appId}/users/{userId}": {
@@ -187,13 +190,22 @@ const problemSchema = {
   },
 };
 
-const jsonSchema = (schema: z.ZodType): Record<string, unknown> => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "input"): Record<string, unknown> => {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
     string,
     unknown
   >;
   return rest;
 };
+
+/** The config PUT body: every field the service returns, except `version` (If-Match carries it). */
+function documentSchema(schema: z.ZodType): Record<string, unknown> {
+  const described = jsonSchema(schema, "output");
+  const required = Array.isArray(described.required)
+    ? described.required.filter((name) => name !== "version")
+    : [];
+  return { ...described, required };
+}
 
 function errorsOf(route: Route, doc: OperationDoc): Map<number, ErrorCode[]> {
   const common: ErrorCode[] =
@@ -251,7 +263,16 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
           : [],
     ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
     ...(doc.body
-      ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(doc.body) } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: doc.wholeDocument ? documentSchema(doc.body) : jsonSchema(doc.body),
+              },
+            },
+          },
+        }
       : {}),
     responses,
   };

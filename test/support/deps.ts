@@ -1,8 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { afterAll } from "vitest";
+import { keys } from "#adapters/dynamodb-items";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import type { AppConfig } from "#core/config";
 import { DomainError, ProviderError } from "#core/errors";
@@ -32,6 +33,12 @@ import { createApp } from "#core/use-cases/create-app";
 import { enrollFactor } from "#core/use-cases/enroll-factor";
 import { LOCAL_AWS } from "#lib/local-services";
 import { createTableInput } from "#lib/table";
+
+/*
+ * What the use-case tests run on: the real DynamoStore on an in-process dynalite (one per
+ * test file, a fresh table per `testDeps()`), and fakes only for what is not the store: the
+ * clock, secrets, the email/SMS/verification providers and the audit log.
+ */
 
 /** A clock that moves only when told. */
 export class FakeClock implements Clock {
@@ -355,6 +362,8 @@ export interface TestDeps extends Deps {
   userState(appId: string, userId: string): Promise<UserState | undefined>;
   /** Every item of the table as JSON: for "nothing stored contains this secret". */
   tableText(): Promise<string>;
+  /** Writes a user item as given (a fixture for condition tests; use cases never need it). */
+  putUserState(appId: string, userId: string, state: UserState): Promise<void>;
   /** Approvals recorded in the audit log (a refused approval is retracted): one per session issued. */
   approvals(appId: string, userId?: string): number;
   /** Creates an app through the `createApp` use case. */
@@ -432,6 +441,11 @@ export async function testDeps(options: TestDepsOptions = {}): Promise<TestDeps>
         startKey = page.LastEvaluatedKey;
       } while (startKey);
       return itemsText(items);
+    },
+    putUserState: async (appId, userId, state) => {
+      await running.documents.send(
+        new PutCommand({ TableName: tableName, Item: { ...keys.state(appId, userId), ...state } }),
+      );
     },
     approvals: (appId, userId) =>
       audit.events.filter(

@@ -48,8 +48,8 @@ export interface UserState {
   recovery?: ReadonlySet<string>;
   recoveryUsed?: ReadonlySet<string>;
   recoverySetId?: string;
-  /** Start of the newest accepted TOTP time step (a time, so a period change reopens nothing). */
-  totpAt?: EpochMs;
+  /** Start of the newest accepted TOTP time step, in epoch seconds (a time, so a period change reopens nothing). */
+  totpAt?: number;
   factors?: Record<string, ActiveFactor>;
   challenges?: Record<string, ChallengeSlot>;
   /** Bumped by every change to the set of active factors: such changes are compare-and-set on it. */

@@ -33,15 +33,12 @@ export async function activateFactor(
   const ctx = await loadAppContext(deps, input.appId);
   const event = { appId: input.appId, userId: input.userId, ip: input.ip, type: "factor.activated" as const };
   const activation = await auditDenial(deps, event, () => activate(deps, ctx, input));
-  await Promise.all([
-    deps.store.keepFactor(input.appId, input.userId, input.factorId),
-    recordAudit(deps, {
-      ...event,
-      channel: activation.factor.type,
-      destination: activation.factor.destination,
-      outcome: activation.recoveryCodes ? "mfa_enabled" : "activated",
-    }),
-  ]);
+  await recordAudit(deps, {
+    ...event,
+    channel: activation.factor.type,
+    destination: activation.factor.destination,
+    outcome: activation.recoveryCodes ? "mfa_enabled" : "activated",
+  });
   return activation;
 }
 
@@ -50,9 +47,13 @@ async function activate(
   ctx: AppContext,
   input: { appId: string; userId: string; factorId: string; code: string },
 ): Promise<Activation> {
+  // The factor item stops expiring before it can become active: a fault after the activating
+  // write must not leave an active factor that the table deletes a day later. (A pending factor
+  // that then fails to activate lingers until it is replaced or MFA goes off; reads skip it.)
   const [factor, state] = await Promise.all([
     deps.store.getFactor(input.appId, input.userId, input.factorId),
     deps.store.getUserState(input.appId, input.userId),
+    deps.store.keepFactor(input.appId, input.userId, input.factorId),
   ]);
   const now = deps.clock.now();
   assertNotLocked(state, now);

@@ -86,7 +86,8 @@ beforeAll(() => {
   functionIds = Object.fromEntries(
     FUNCTION_NAMES.map((name) => [name, logicalId(service.functions[name])]),
   ) as Record<FunctionName, string>;
-});
+  // Synthesis bundles four functions with esbuild: minutes, not seconds, on a busy 2-core machine.
+}, 240_000);
 
 describe("HTTP API", () => {
   const routeByKey = (key: string) =>

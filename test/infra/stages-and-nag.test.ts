@@ -46,7 +46,8 @@ beforeAll(() => {
     alarmTopicArn: "arn:aws:sns:eu-west-1:111111111111:otp-alarms",
   });
   withIdentityTemplate = Template.fromStack(withIdentity);
-});
+  // Synthesis bundles four functions with esbuild: minutes, not seconds, on a busy 2-core machine.
+}, 240_000);
 
 describe("prod stage", () => {
   it("retains the table and protects it from deletion", () => {

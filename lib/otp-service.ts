@@ -30,7 +30,7 @@ export const isStage = (value: unknown): value is Stage => STAGES.includes(value
 
 /**
  * The item-level DynamoDB actions the store (functions/adapters/dynamodb-store.ts) sends:
- * no Scan, no table administration. BatchWriteItem writes a session and its index item together.
+ * no Scan, no batch or transaction, no table administration (sessions are signed, never written).
  */
 export const TABLE_ITEM_ACTIONS = [
   "dynamodb:GetItem",
@@ -38,7 +38,6 @@ export const TABLE_ITEM_ACTIONS = [
   "dynamodb:UpdateItem",
   "dynamodb:DeleteItem",
   "dynamodb:Query",
-  "dynamodb:BatchWriteItem",
 ] as const;
 export const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
 /** Listing provider secrets shows when each was last changed. */

@@ -553,15 +553,9 @@ function missedTargets(result: BenchResult, v: Verdicts): string[] {
     const s = v.roundTrips.summary;
     lines.push(
       `**Verify round trips: missed by ${s.roundTrips - TARGETS.verifyRoundTrips}.** A right code takes ${s.roundTrips} sequential round trips ` +
-        `(${s.requests} requests): ${s.chain}. Each → waits for the one before it, and three of them have to: ` +
-        "(1) count the attempt (SECURITY rule 10: count before compare), (2) redeem the code, a conditional write on the challenge " +
-        "item, (3) approve, a conditional write on the user's state (not locked, the challenge is still the newest, reset the count); " +
-        "the session and the audit event then go out together. Running (1) and (2) side by side was tried and rejected: a redeem " +
-        "beside a reservation that is then refused (user locked, or every attempt in flight) spends a right code for nothing, so 200 " +
-        "parallel submissions of one code could approve none (rule 12 wants exactly one). Writing the session beside (3) would need a " +
-        "compensating delete and would put an 'approved' audit event before the approval is certain. With DynamoDB transactions, (2)+(3)+" +
-        "session could be one TransactWriteItems (2 round trips), but dynalite, where every test runs, has no transactions, and the " +
-        "service keeps one implementation.",
+        `(${s.requests} requests): ${s.chain}. Each → waits for the one before it. The design needs two: reserve the ` +
+        "attempt (a conditional write that returns the user item), then settle (a conditional write that spends the code and " +
+        "proves the factor) beside the audit event (functions/core/verification.ts); anything else in the chain is a regression.",
     );
   }
   if (!v.cost.met) {

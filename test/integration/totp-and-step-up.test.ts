@@ -268,10 +268,35 @@ describe("step-up, recovery codes, MFA off and sessions", () => {
 describe("recovery code regeneration races", () => {
   it("two parallel regenerations: one wins with codes that work, the other is told 409", async () => {
     await enrollEmail(h, "regen-race");
+    // A race needs both requests to read the user's state before either writes; left to the
+    // scheduler, the first one sometimes finishes first, and both rightly succeed.
+    const store = h.stack.deps.store;
+    let reads = 0;
+    let bothRead = () => {};
+    const gate = new Promise<void>((resolve) => {
+      bothRead = resolve;
+    });
+    h.stack.deps.store = new Proxy(store, {
+      get(target, property) {
+        if (property === "getUserState") {
+          return async (appId: string, userId: string) => {
+            const state = await target.getUserState(appId, userId);
+            if (userId === "regen-race" && ++reads === 2) bothRead();
+            await gate;
+            return state;
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
     const replies = await Promise.all([
       h.call("POST", "/v1/users/regen-race/recovery-codes"),
       h.call("POST", "/v1/users/regen-race/recovery-codes"),
-    ]);
+    ]).finally(() => {
+      h.stack.deps.store = store;
+    });
+    expect(reads).toBe(2);
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 409]);
     const winner = replies.find((r) => r.status === 201);

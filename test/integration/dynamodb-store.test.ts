@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { isDeepStrictEqual } from "node:util";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { expect, it } from "vitest";
+import { keys } from "#adapters/dynamodb-items";
+import { DynamoStore } from "#adapters/dynamodb-store";
 import type { StateWrite } from "#core/model/state-write";
 import type { ChallengeSlot, UserState } from "#core/model/user";
 import {
@@ -12,12 +16,15 @@ import { registerChallenge, spendChallenge } from "#core/rules/challenges";
 import { activateFactor, provesFactor, removeFactor, replaceRecoveryCodes } from "#core/rules/factors";
 import { giveBackSend, reserveSend } from "#core/rules/sends";
 import { holds } from "../support/conditions.ts";
-import { testDeps } from "../support/deps.ts";
+import { describeEachEmulator } from "../support/dynamodb.ts";
 
 /**
- * The pure rule tests (test/unit/rules) read conditions with `holds`. This checks that the
- * real adapter on dynalite agrees: every rule's write, on a range of stored states, is
- * accepted exactly when `holds` says its condition holds.
+ * The store's own test, on dynalite (what `npm start` runs) and on AWS's DynamoDB Local (so an
+ * emulator quirk cannot hide what DynamoDB does). The pure rule tests (test/unit/rules) read
+ * conditions with `holds`; here the real adapter writes every rule's change on a range of
+ * stored states: it must be accepted exactly when `holds` says so, and a refused write must
+ * bring back the item as it stood (DynamoDB Local returns it with the refusal; dynalite does
+ * not, and the adapter reads it).
  */
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -100,27 +107,56 @@ const WRITES: Record<string, StateWrite | undefined> = {
   replaceRecoveryCodes: replaceRecoveryCodes({ enabled: true, recoverySetId: "s1" }, ["x"], T0),
 };
 
-describe("the rules' conditions on dynalite", () => {
-  it("hold on exactly the stored states the pure rule tests say they hold on", async () => {
-    const d = await testDeps();
+describeEachEmulator("the store's conditional writes", (db) => {
+  it("hold on exactly the stored states the pure rule tests say they hold on, and a refusal returns the stored item", async () => {
+    const store = new DynamoStore(db.documents, { tableName: db.tableName });
     const cases = Object.entries(WRITES).flatMap(([name, write]) =>
       STATES.map((state, index) => ({ name, write, state, index })),
     );
-    const outcomes: { name: string; state: number; dynamo: boolean; rule: boolean }[] = [];
+    const outcomes: { name: string; state: number; dynamo: boolean; rule: boolean; returned: boolean }[] = [];
     // in batches: the SDK keeps at most 50 sockets
     for (let start = 0; start < cases.length; start += 40) {
       const batch = cases.slice(start, start + 40).map(async ({ name, write, state, index }) => {
         if (!write) throw new Error(`${name} made no write`);
         const userId = `${name}-${index}`;
-        if (state) await d.putUserState("app", userId, state);
-        const result = await d.dynamo.writeUserState("app", userId, write);
-        return { name, state: index, dynamo: result.ok, rule: holds(write.condition, state) };
+        if (state) {
+          await db.documents.send(
+            new PutCommand({ TableName: db.tableName, Item: { ...keys.state("app", userId), ...state } }),
+          );
+        }
+        const result = await store.writeUserState("app", userId, write);
+        // a refusal hands back the item as stored (absent stays absent)
+        const returned = result.ok || isDeepStrictEqual(result.state, state);
+        return { name, state: index, dynamo: result.ok, rule: holds(write.condition, state), returned };
       });
       outcomes.push(...(await Promise.all(batch)));
     }
     expect(outcomes.filter((o) => o.dynamo !== o.rule)).toEqual([]);
+    expect(outcomes.filter((o) => !o.returned)).toEqual([]);
     // the cases are not all one way
     expect(outcomes.filter((o) => o.dynamo).length).toBeGreaterThan(20);
     expect(outcomes.filter((o) => !o.dynamo).length).toBeGreaterThan(20);
+  });
+
+  it("100 parallel reservations take exactly maxVerifyAttempts attempts; 100 parallel spends of one code, one", async () => {
+    const store = new DynamoStore(db.documents, { tableName: db.tableName });
+    const reservations = await Promise.all(
+      Array.from({ length: 100 }, () => store.writeUserState("app", "burst", reserveAttempt(attempts, T0))),
+    );
+    expect(reservations.filter((r) => r.ok)).toHaveLength(attempts.maxVerifyAttempts);
+    await db.documents.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: { ...keys.state("app", "spend"), challenges: { login: slot("a", T0) } },
+      }),
+    );
+    const spends = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        store.writeUserState("app", "spend", spendChallenge("login", slot("a", T0))),
+      ),
+    );
+    expect(spends.filter((r) => r.ok)).toHaveLength(1);
+    // every loser is told why: the slot is gone in the item it got back
+    expect(spends.filter((r) => !r.ok).every((r) => r.state?.challenges?.login === undefined)).toBe(true);
   });
 });

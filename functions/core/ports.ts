@@ -12,7 +12,8 @@ export interface Clock {
 
 export type { FactorType } from "./factors/registry.ts";
 export type { ChallengePurpose, CodeChannel, FactorRecord, UserRecords, UserState } from "./model/user.ts";
-export type VerificationMethod = "sms" | "email" | "totp" | "recovery";
+/** How a verification was made: a sent code's channel, or a verifier's own method ("totp", "recovery", ...). */
+export type VerificationMethod = string;
 
 export interface AppRecord {
   appId: string;

@@ -88,7 +88,7 @@ const WRITES: Record<string, StateWrite | undefined> = {
   giveBackSend: giveBackSend(T0 + 60_000),
   registerFirstChallenge: registerChallenge(undefined, "login", slot("c", T0 + 1)),
   registerChallenge: registerChallenge({ challenges: {} }, "login", slot("c", T0 + 1)),
-  spendChallenge: spendChallenge("login", slot("a", T0)),
+  spendChallenge: spendChallenge("login", slot("a", T0), T0),
   activateFirstFactor: writeOf(activateFactor(undefined, { factorId: "f", type: "email" }, 1, ["r"], T0)),
   activateSecondFactor: writeOf(
     activateFactor(
@@ -152,7 +152,7 @@ describeEachEmulator("the store's conditional writes", (db) => {
     );
     const spends = await Promise.all(
       Array.from({ length: 100 }, () =>
-        store.writeUserState("app", "spend", spendChallenge("login", slot("a", T0))),
+        store.writeUserState("app", "spend", spendChallenge("login", slot("a", T0), T0)),
       ),
     );
     expect(spends.filter((r) => r.ok)).toHaveLength(1);

@@ -50,7 +50,7 @@ export async function checkSentCode(
     : digestsEqual(challengeCodeHash(pepper, appId, slot.id, input.code), slot.hash);
   if (right === "expired") return { kind: "not_a_guess", error: codeExpiredError() };
   if (!right) return { kind: "wrong" };
-  const spend = spendChallenge(key, slot);
+  const spend = spendChallenge(key, slot, deps.clock.now());
   const proof = slot.purpose === "activation" ? undefined : provesFactor(slot.factorId, now);
   return {
     kind: "right",

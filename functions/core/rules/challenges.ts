@@ -86,8 +86,8 @@ export function registerChallenge(
 export const newerHoldsSlot = (state: UserState | undefined, key: string, slot: ChallengeSlot): boolean =>
   (state?.challenges?.[key]?.createdAt ?? Number.NEGATIVE_INFINITY) > slot.createdAt;
 
-/** Approving with a code spends it: the slot must still hold it, and it goes. */
-export const spendChallenge = (key: string, slot: ChallengeSlot): StateWrite => ({
+/** Approving with a code spends it: the slot must still hold it, unexpired, and it goes. */
+export const spendChallenge = (key: string, slot: ChallengeSlot, now: EpochMs): StateWrite => ({
   change: { remove: [["challenges", key]] },
-  condition: eq(["challenges", key, "id"], slot.id),
+  condition: and(eq(["challenges", key, "id"], slot.id), cmp(["challenges", key, "expiresAt"], ">", now)),
 });

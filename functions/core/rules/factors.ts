@@ -1,8 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { absent, and, type Change, exists, merge, type StateWrite, still } from "../model/state-write.ts";
-import { type ActiveFactor, activeFactorsOf, isLocked, type UserState } from "../model/user.ts";
+import {
+  type ActiveFactor,
+  activeFactorsOf,
+  type FactorRecord,
+  isLocked,
+  type UserState,
+} from "../model/user.ts";
 import type { EpochMs } from "../ports.ts";
 import { notLocked } from "./attempts.ts";
+import { slotKey } from "./challenges.ts";
 import { revokeSessions } from "./sessions.ts";
 
 /** A factor not activated within a day is gone (TTL cleans it up; reads check it themselves). */
@@ -13,6 +20,42 @@ export const pendingExpired = (createdAt: EpochMs, now: EpochMs): boolean =>
 
 export const isActive = (state: UserState | undefined, factorId: string): boolean =>
   state?.factors?.[factorId] !== undefined;
+
+/**
+ * The pending factor of each kind that may still be activated: the newest unexpired one.
+ * Re-enrolling replaces by being newer; the older item is left to its TTL, never deleted,
+ * so no race with its activation can leave an active factor without its item.
+ */
+export function livePending(
+  state: UserState | undefined,
+  factors: readonly FactorRecord[],
+  now: EpochMs,
+): FactorRecord[] {
+  const newest = new Map<string, FactorRecord>();
+  for (const f of factors) {
+    if (isActive(state, f.factorId) || pendingExpired(f.createdAt, now)) continue;
+    const seen = newest.get(f.type);
+    if (seen === undefined) {
+      newest.set(f.type, f);
+      continue;
+    }
+    // The kind's activation slot names the newest enrollment that was sent a code; else the newest by creation.
+    const slotted = state?.challenges?.[slotKey("activation", f.type)]?.factorId;
+    const wins =
+      slotted !== undefined && (f.factorId === slotted || seen.factorId === slotted)
+        ? f.factorId === slotted
+        : f.createdAt > seen.createdAt || (f.createdAt === seen.createdAt && f.factorId > seen.factorId);
+    if (wins) newest.set(f.type, f);
+  }
+  return [...newest.values()];
+}
+
+/** Active factors of a kind whose item exists (an item lost to a fault must not block a new enrollment). */
+export const usableOfType = (
+  state: UserState | undefined,
+  factors: readonly FactorRecord[],
+  type: string,
+): string[] => activeOfType(state, type).filter((id) => factors.some((f) => f.factorId === id));
 
 export const activeOfType = (state: UserState | undefined, type: string): string[] =>
   activeFactorsOf(state)
@@ -105,6 +148,12 @@ export function removeFactor(state: UserState | undefined, factorId: string): St
     condition: and(exists("factors", factorId), still(["factorsVersion"], state?.factorsVersion)),
   };
 }
+
+/** Removing a factor that is not active: the factor set changes (so an activation racing it is refused), under the condition that it is still not active. */
+export const forgetPending = (state: UserState | undefined, factorId: string): StateWrite => ({
+  change: { add: [[["factorsVersion"], 1]] },
+  condition: and(absent("factors", factorId), still(["factorsVersion"], state?.factorsVersion)),
+});
 
 /** Part of an approval by a factor: it must still be active and MFA still on, in the same write. */
 export const provesFactor = (factorId: string, now: EpochMs): StateWrite => ({

@@ -6,10 +6,11 @@ import type { FactorRecord } from "../model/user.ts";
 import { assertNotLocked, lockedError } from "../policy.ts";
 import type { Deps } from "../ports.ts";
 import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
-import { activateFactor as activation, activeOfType, isActive, pendingExpired } from "../rules/factors.ts";
+import { activateFactor as activation, activeOfType, isActive, livePending } from "../rules/factors.ts";
+import { steppedUp } from "../rules/step-up.ts";
 import { verifyOnce } from "../verification.ts";
 import { type AppContext, loadAppContext } from "./app-config.ts";
-import { assertSteppedUp } from "./step-up.ts";
+import { assertSteppedUp, stepUpRequired } from "./step-up.ts";
 
 export interface Activation {
   factor: FactorRecord & { status: "active"; activatedAt: number };
@@ -47,23 +48,21 @@ async function activate(
   ctx: AppContext,
   input: { appId: string; userId: string; factorId: string; code: string },
 ): Promise<Activation> {
-  // The factor item stops expiring before it can become active: a fault after the activating
-  // write must not leave an active factor that the table deletes a day later. (A pending factor
-  // that then fails to activate lingers until it is replaced or MFA goes off; reads skip it.)
-  const [factor, state] = await Promise.all([
-    deps.store.getFactor(input.appId, input.userId, input.factorId),
-    deps.store.getUserState(input.appId, input.userId),
-    deps.store.keepFactor(input.appId, input.userId, input.factorId),
-  ]);
+  const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const now = deps.clock.now();
   assertNotLocked(state, now);
+  const factor = factors.find((f) => f.factorId === input.factorId);
   const kind = factor && kindOf(factor.type);
   if (!factor || !kind) throw notFound();
   if (isActive(state, factor.factorId))
     throw new DomainError("factor_exists", "This factor is already active.");
-  if (pendingExpired(factor.createdAt, now)) throw notFound();
+  // Expired, or replaced by a newer enrollment of its kind.
+  if (!livePending(state, factors, now).some((f) => f.factorId === factor.factorId)) throw notFound();
   // With MFA on, a new factor is a way in: even one enrolled before MFA was on needs a fresh verification.
-  if (state?.enabled) assertSteppedUp(ctx, state, now);
+  assertSteppedUp(ctx, state, now);
+  // The item stops expiring before it can become active: a fault after the activating write must
+  // not leave an active factor that the table deletes a day later.
+  await deps.store.keepFactor(input.appId, input.userId, factor.factorId);
 
   const recoveryCodes = generateRecoveryCodes(ctx.config.recoveryCodes.count);
   const { pepper } = await deps.secrets.serviceSecret();
@@ -74,6 +73,11 @@ async function activate(
     ctx,
     input.userId,
     async (reserved) => {
+      // MFA may have turned on since the read: step-up is decided again on the reserved item (the
+      // activating write then holds only on that factor set, `factorsVersion`).
+      if (!steppedUp(reserved, ctx.config.stepUpSeconds, deps.clock.now())) {
+        return { kind: "not_a_guess", error: stepUpRequired(ctx) };
+      }
       const check = await kind.checkActivation(deps, ctx, factor, reserved, input.code);
       if (check.kind !== "right") return check;
       const decision = activation(reserved, factor, kind.maxActive, hashes, deps.clock.now());

@@ -5,7 +5,7 @@ import { newId } from "../ids.ts";
 import type { FactorRecord } from "../model/user.ts";
 import { assertNotLocked } from "../policy.ts";
 import type { Deps } from "../ports.ts";
-import { activeOfType, isActive, PENDING_FACTOR_TTL_SECONDS } from "../rules/factors.ts";
+import { PENDING_FACTOR_TTL_SECONDS, usableOfType } from "../rules/factors.ts";
 import { loadAppContext } from "./app-config.ts";
 import { issueCode } from "./issue-code.ts";
 import { assertSteppedUp } from "./step-up.ts";
@@ -52,12 +52,9 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
   assertNotLocked(state, now);
   // With MFA on, a new factor is a way in: only someone who just proved an existing one may add it.
   if (state?.enabled) assertSteppedUp(ctx, state, now);
-  if (activeOfType(state, kind.type).length >= kind.maxActive) {
+  if (usableOfType(state, factors, kind.type).length >= kind.maxActive) {
     throw new DomainError("factor_exists", `The user already has an active ${kind.type} factor.`);
   }
-  const replaced = factors
-    .filter((f) => f.type === kind.type && !isActive(state, f.factorId))
-    .map((f) => f.factorId);
   const { factor, reveal } = await kind.enroll(deps, ctx, {
     userId: input.userId,
     factorId: newId("fac"),
@@ -65,14 +62,13 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
     body: input,
   });
   const expiresAt = now + PENDING_FACTOR_TTL_SECONDS * 1000;
+  // A pending factor of the same kind is replaced by being older (see livePending): never deleted
+  // here, since its activation may be racing this request. Its item expires by TTL.
   if (!kind.channel) {
-    await Promise.all([
-      deps.store.putFactor(factor, expiresAt),
-      deps.store.deleteFactors(input.appId, input.userId, replaced),
-    ]);
+    await deps.store.putFactor(factor, expiresAt);
     return { factor, reveal };
   }
-  // The factor is stored once its first code is out; a newer enrollment of the kind takes over the activation slot.
+  // Stored once its first code is out; the code takes over the kind's activation slot.
   const issued = await issueCode(deps, ctx, {
     userId: input.userId,
     purpose: "activation",
@@ -81,9 +77,6 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
     ip: input.ip,
     observed: state,
   });
-  await Promise.all([
-    deps.store.putFactor(factor, expiresAt),
-    deps.store.deleteFactors(input.appId, input.userId, replaced),
-  ]);
+  await deps.store.putFactor(factor, expiresAt);
   return { factor, challengeId: issued.challenge.id, expiresAt: issued.challenge.expiresAt };
 }

@@ -2,7 +2,7 @@ import type { UserState } from "../model/user.ts";
 import { recoveryRemaining } from "../model/user.ts";
 import { enrollmentRequired } from "../policy.ts";
 import type { Deps, EpochMs, FactorRecord } from "../ports.ts";
-import { isActive, pendingExpired } from "../rules/factors.ts";
+import { isActive, livePending } from "../rules/factors.ts";
 import { loadAppContext } from "./app-config.ts";
 
 export interface FactorView {
@@ -28,8 +28,10 @@ export function factorViews(
   factors: readonly FactorRecord[],
   now: EpochMs,
 ): FactorView[] {
+  // Active when the user item says so; pending only the newest of its kind, for a day.
+  const pending = new Set(livePending(state, factors, now).map((f) => f.factorId));
   return factors
-    .filter((f) => isActive(state, f.factorId) || !pendingExpired(f.createdAt, now))
+    .filter((f) => isActive(state, f.factorId) || pending.has(f.factorId))
     .sort((a, b) => a.createdAt - b.createdAt)
     .map((f) => ({
       factorId: f.factorId,

@@ -1,12 +1,20 @@
 import { recordAudit } from "../audit.ts";
-import { DomainError } from "../errors.ts";
-import { isLocked } from "../model/user.ts";
+import { DomainError, StoreUnavailable } from "../errors.ts";
+import { and, type StateWrite } from "../model/state-write.ts";
+import { isLocked, type UserState } from "../model/user.ts";
 import { assertNotLocked, lockedError } from "../policy.ts";
 import type { AuditEventType, Deps } from "../ports.ts";
 import { generateRecoveryCodes, recoveryCodeHash } from "../recovery.ts";
-import { disableMfa as mfaOff, removeFactor as removal, replaceRecoveryCodes } from "../rules/factors.ts";
+import {
+  forgetPending,
+  isActive,
+  disableMfa as mfaOff,
+  removeFactor as removal,
+  replaceRecoveryCodes,
+} from "../rules/factors.ts";
 import { revokeSessions } from "../rules/sessions.ts";
-import { loadAppContext } from "./app-config.ts";
+import { stepUpHolds } from "../rules/step-up.ts";
+import { type AppContext, loadAppContext } from "./app-config.ts";
 import { assertSteppedUp } from "./step-up.ts";
 
 type UserRef = { appId: string; userId: string; ip?: string };
@@ -29,25 +37,56 @@ const audited = (
     ...extra,
   });
 
-/** Removes one factor (step-up needed while MFA is on). Removing the last active one turns MFA off. */
+/**
+ * Removes one factor (step-up needed while MFA is on). Removing the last active one turns MFA
+ * off. The write carries the step-up and the factor set as read, and is decided again on the
+ * item a refusal brings back (MFA may have turned on meanwhile).
+ */
 export async function removeFactor(deps: Deps, input: UserRef & { factorId: string }): Promise<void> {
   const ctx = await loadAppContext(deps, input.appId);
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const now = deps.clock.now();
   assertNotLocked(state, now);
   const factor = factors.find((f) => f.factorId === input.factorId);
-  if (!factor) throw new DomainError("factor_not_found", "No such factor for this user.");
-  if (state?.enabled) assertSteppedUp(ctx, state, now);
-  let current = state;
+  // An active factor whose item was lost can still be removed: nothing may keep a user stuck.
+  if (!factor && !isActive(state, input.factorId))
+    throw new DomainError("factor_not_found", "No such factor for this user.");
+  await writeUnderStepUp(deps, ctx, input, state, now, (current) =>
+    isActive(current, input.factorId)
+      ? (removal(current, input.factorId) ?? forgetPending(current, input.factorId))
+      : forgetPending(current, input.factorId),
+  );
+  await deps.store.deleteFactors(input.appId, input.userId, [input.factorId]);
+  await audited(deps, input, "factor.removed", {
+    channel: factor?.type ?? current(state, input.factorId),
+    destination: factor?.destination,
+  });
+}
+
+const current = (state: UserState | undefined, factorId: string) => state?.factors?.[factorId]?.type;
+
+/** One write that needs step-up while MFA is on: refused and decided again if MFA turned on meanwhile. */
+async function writeUnderStepUp(
+  deps: Deps,
+  ctx: AppContext,
+  input: UserRef,
+  read: UserState | undefined,
+  now: number,
+  decide: (state: UserState | undefined) => StateWrite,
+): Promise<void> {
+  let state = read;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const write = removal(current, factor.factorId);
-    if (!write) break;
-    const written = await deps.store.writeUserState(input.appId, input.userId, write);
-    if (written.ok) break;
-    current = written.state;
+    if (state?.lockedUntil !== undefined && isLocked(state, now)) throw lockedError(state.lockedUntil);
+    assertSteppedUp(ctx, state, now);
+    const write = decide(state);
+    const written = await deps.store.writeUserState(input.appId, input.userId, {
+      change: write.change,
+      condition: and(write.condition, stepUpHolds(state, ctx.config.stepUpSeconds, now)),
+    });
+    if (written.ok) return;
+    state = written.state;
   }
-  await deps.store.deleteFactors(input.appId, input.userId, [factor.factorId]);
-  await audited(deps, input, "factor.removed", { channel: factor.type, destination: factor.destination });
+  throw new StoreUnavailable("step-up write: too much contention");
 }
 
 /** A new set of recovery codes; every earlier one stops working. Shown only in this answer. */
@@ -85,8 +124,7 @@ export async function disableMfa(deps: Deps, input: UserRef): Promise<void> {
   const now = deps.clock.now();
   assertNotLocked(state, now);
   if (!state?.enabled && factors.length === 0) return;
-  if (state?.enabled) assertSteppedUp(ctx, state, now);
-  await deps.store.writeUserState(input.appId, input.userId, mfaOff());
+  await writeUnderStepUp(deps, ctx, input, state, now, () => mfaOff());
   await deps.store.deleteFactors(
     input.appId,
     input.userId,

@@ -149,15 +149,20 @@ describe("slotExpired", () => {
 
 describe("spendChallenge", () => {
   it("removes the code from its slot, so it approves once", () => {
-    const write = spendChallenge("login", slot());
+    const write = spendChallenge("login", slot(), T0);
     expect(changeOf(write.change).remove).toEqual(["challenges.login"]);
     expect(holds(write.condition, { challenges: { login: slot() } })).toBe(true);
   });
 
   it("is refused once the code was spent or superseded", () => {
-    const write = spendChallenge("login", slot());
+    const write = spendChallenge("login", slot(), T0);
     expect(refusedOn(write, { challenges: {} })).toBe(true);
     expect(refusedOn(write, {})).toBe(true);
     expect(refusedOn(write, { challenges: { login: slot({ id: "ch_newer" }) } })).toBe(true);
+  });
+
+  it("is refused once the code expired, even if it was checked just before (a slow provider)", () => {
+    const late = spendChallenge("login", slot(), T0 + 300_000);
+    expect(refusedOn(late, { challenges: { login: slot() } })).toBe(true);
   });
 });

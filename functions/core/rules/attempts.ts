@@ -1,4 +1,4 @@
-import { absentOr, and, cmp, type StateWrite, still } from "../model/state-write.ts";
+import { absentOr, and, type Condition, cmp, type StateWrite, still } from "../model/state-write.ts";
 import { isLocked, type UserState } from "../model/user.ts";
 import type { EpochMs } from "../ports.ts";
 
@@ -36,28 +36,30 @@ export function whyReserveRefused(
 ): ReserveRefusal {
   if (old?.lockedUntil !== undefined && isLocked(old, now)) return { kind: "locked", until: old.lockedUntil };
   if (now - (old?.lastAttemptAt ?? 0) < IN_FLIGHT_MS) return { kind: "busy" };
+  // Only if no attempt was reserved since: a new one would be in flight again.
+  return { kind: "abandoned", ...lockWhenSpent(policy, now, still(["lastAttemptAt"], old?.lastAttemptAt)) };
+}
+
+/** Locks an unlocked user whose attempts are all spent (on what is stored); the count restarts for after the lock. */
+function lockWhenSpent(
+  policy: AttemptPolicy,
+  now: EpochMs,
+  also?: Condition,
+): { until: EpochMs; lock: StateWrite } {
   const until = now + policy.lockoutSeconds * 1000;
   return {
-    kind: "abandoned",
     until,
     lock: {
-      change: lockChange(until),
-      condition: and(
-        notLocked(now),
-        cmp(["attempts"], ">=", policy.maxVerifyAttempts),
-        still(["lastAttemptAt"], old?.lastAttemptAt),
-      ),
+      change: {
+        set: [
+          [["lockedUntil"], until],
+          [["attempts"], 0],
+        ],
+      },
+      condition: and(notLocked(now), cmp(["attempts"], ">=", policy.maxVerifyAttempts), also),
     },
   };
 }
-
-const lockChange = (until: EpochMs) => ({
-  set: [
-    [["lockedUntil"], until],
-    // The count restarts for after the lock.
-    [["attempts"], 0],
-  ] as const,
-});
 
 export type WrongOutcome =
   | { kind: "counted"; attemptsRemaining: number }
@@ -69,15 +71,7 @@ export function afterWrongCode(reserved: UserState, policy: AttemptPolicy, now: 
   if (attempts < policy.maxVerifyAttempts) {
     return { kind: "counted", attemptsRemaining: policy.maxVerifyAttempts - attempts };
   }
-  const until = now + policy.lockoutSeconds * 1000;
-  return {
-    kind: "lock",
-    until,
-    lock: {
-      change: lockChange(until),
-      condition: and(notLocked(now), cmp(["attempts"], ">=", policy.maxVerifyAttempts)),
-    },
-  };
+  return { kind: "lock", ...lockWhenSpent(policy, now) };
 }
 
 /** The lock of a wrong code was refused: someone else locked first, or a success reset the count. */

@@ -11,8 +11,6 @@ export const factorKinds = [sms, email, totp] as const satisfies readonly Factor
 /** A registered kind's `type` (stored as a string: an item written by a newer kind must still load). */
 export type FactorType = string;
 
-export const factorTypes = (): string[] => factorKinds.map((k) => k.type);
-
 export function kindOf(type: string): FactorKind | undefined {
   return factorKinds.find((k) => k.type === type);
 }

@@ -63,10 +63,12 @@ export async function getUser(
   appId: string,
   userId: string,
 ): Promise<UserAdminView> {
-  const { app, config } = await loadAppContext(deps, appId);
-  const fresh = (await deps.store.getApp(appId, { fresh: true })) ?? app;
+  // The admin function reads apps uncached, so the app's session cut-off is current.
+  const [{ app, config }, { state, factors }] = await Promise.all([
+    loadAppContext(deps, appId),
+    deps.store.loadUser(appId, userId),
+  ]);
   const now = deps.clock.now();
-  const { state, factors } = await deps.store.loadUser(appId, userId);
   return {
     userId,
     enabled: state?.enabled === true,
@@ -74,7 +76,7 @@ export async function getUser(
     failedAttempts: state?.attempts ?? 0,
     factors: factorViews(state, factors, now).map(({ lastUsedAt: _, ...f }) => f),
     recoveryCodesRemaining: recoveryRemaining(state),
-    activeSessions: activeSessions(state, fresh, now, config.sessions.durationSeconds * 1000),
+    activeSessions: activeSessions(state, app, now, config.sessions.durationSeconds * 1000),
   };
 }
 

@@ -12,6 +12,7 @@ import {
 import { getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { createApp } from "#core/use-cases/create-app";
 import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
+import { resumeCountry, smsProtectionStatus } from "#core/use-cases/sms-protection";
 import { sendTestMessage } from "#core/use-cases/test-message";
 import { cloudDeps } from "#http/cloud-deps";
 import { allProviders } from "#http/cloud-providers";
@@ -25,6 +26,7 @@ import {
   idParam,
   iso,
   isoOrNull,
+  resumeCountryBody,
   secretBody,
   testMessageBody,
   userIdParam,
@@ -90,6 +92,24 @@ export const adminRoutes: RouteImpls = {
     run: async ({ params, body }, deps) => {
       const delivery = await sendTestMessage(deps, { appId: idParam(params, "appId"), ...body });
       return json(200, { delivered: true, ...delivery });
+    },
+  }),
+  "GET /v1/admin/apps/{appId}/sms-protection": route({
+    run: async ({ params }, deps) => {
+      const ctx = await getAppConfig(deps, idParam(params, "appId"));
+      const view = await smsProtectionStatus(deps, ctx);
+      return json(200, {
+        ...view,
+        countries: view.countries.map((c) => ({ ...c, pausedUntil: isoOrNull(c.pausedUntil) })),
+      });
+    },
+  }),
+  "POST /v1/admin/apps/{appId}/sms-protection/resume": route({
+    body: resumeCountryBody,
+    run: async ({ params, body, actor }, deps) => {
+      const ctx = await getAppConfig(deps, idParam(params, "appId"));
+      await resumeCountry(deps, ctx, body.country, actor);
+      return noContent();
     },
   }),
   "GET /v1/admin/apps": route({

@@ -46,6 +46,13 @@ export const routes = [
   { method: "GET", path: "/v1/admin/secrets", fn: "admin-config", auth: "admin" },
   { method: "PUT", path: "/v1/admin/secrets/{name}", fn: "admin-config", auth: "admin" },
   { method: "POST", path: "/v1/admin/apps/{appId}/test-message", fn: "admin-config", auth: "admin" },
+  { method: "GET", path: "/v1/admin/apps/{appId}/sms-protection", fn: "admin-config", auth: "admin" },
+  {
+    method: "POST",
+    path: "/v1/admin/apps/{appId}/sms-protection/resume",
+    fn: "admin-config",
+    auth: "admin",
+  },
   { method: "GET", path: "/healthz", fn: "admin-config", auth: "public" },
   { method: "GET", path: "/openapi.json", fn: "admin-config", auth: "public" },
   // local stack only

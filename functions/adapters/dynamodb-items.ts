@@ -13,6 +13,11 @@ export const keys = {
   }),
   appIndex: (appId: string) => ({ pk: "APPS", sk: appId }),
   appKey: (appId: string, keyId: string) => ({ pk: `APP#${appId}`, sk: `APIKEY#${keyId}` }),
+  /** SMS protection: one partition per counted thing (a number, an IP, the app's own items). */
+  smsCounter: (appId: string, partition: string, sort: string) => ({
+    pk: `SMS#${appId}#${partition}`,
+    sk: sort,
+  }),
   audit: (appId: string, at: number, id: string) => ({
     pk: `AUDIT#${appId}`,
     sk: `${new Date(at).toISOString()}#${id}`,

@@ -181,6 +181,39 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
         configurationSet: z.string().min(1).max(64).nullable().default(null),
       })
       .prefault({}),
+    smsProtection: z
+      .strictObject({
+        mode: z.enum(["off", "monitor", "enforce"]).default("enforce"),
+        perDestination: z
+          .strictObject({ perHour: int(1, 1000).default(5), perDay: int(1, 1000).default(10) })
+          .prefault({}),
+        perClientIp: z
+          .strictObject({ perHour: int(1, 10_000).default(10), perDay: int(1, 10_000).default(50) })
+          .prefault({}),
+        perCountry: z
+          .strictObject({
+            perHour: int(1, 1_000_000).default(200),
+            overrides: z
+              .record(countryCode, int(1, 1_000_000))
+              .refine((overrides) => Object.keys(overrides).length <= 250, "at most 250 countries")
+              .default({}),
+          })
+          .prefault({}),
+        appPerDay: int(1, 10_000_000).default(10_000),
+        blockedPrefixes: z
+          .array(z.string().regex(/^\+[1-9]\d{0,14}$/, "an E.164 prefix such as +88216"))
+          .max(1000)
+          .default([]),
+        conversion: z
+          .strictObject({
+            minSends: int(5, 10_000).default(20),
+            minRate: z.number().min(0).max(1).default(0.2),
+            windowSeconds: int(600, 86_400).default(3600),
+            pauseSeconds: int(60, 86_400).default(3600),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     templates: z
       .record(locale, localeTemplateSchema)
       .default({})

@@ -22,6 +22,7 @@ export type ErrorCode =
   | "invalid_code"
   | "locked"
   | "rate_limited"
+  | "sms_blocked"
   | "delivery_failed"
   | "unavailable";
 
@@ -39,6 +40,8 @@ export type ProblemExtras = {
   providerCode?: string;
   providerMessage?: string;
   provider?: string;
+  /** `sms_blocked`: which SMS protection limit refused. */
+  reason?: string;
 };
 
 export class DomainError extends Error {

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { AppConfig, ConfigRules } from "./config.ts";
+import type { Breaker, CounterAdd, CounterKey, CountResult, Counts } from "./model/sms-protection.ts";
 import type { StateWrite } from "./model/state-write.ts";
 import type { FactorRecord, UserRecords, UserState } from "./model/user.ts";
 
@@ -76,6 +77,29 @@ export interface Store {
   /** An activated factor no longer expires. */
   keepFactor(appId: string, userId: string, factorId: string): Promise<void>;
   deleteFactors(appId: string, userId: string, factorIds: readonly string[]): Promise<void>;
+}
+
+/**
+ * SMS protection's counters: one item per counted thing and window, written with a
+ * conditional add (never read first), and each country's breaker (compare-and-set on `rev`).
+ */
+export interface SmsCounters {
+  /** One conditional write: adds unless a capped field would pass its cap. */
+  add(appId: string, counter: CounterAdd): Promise<CountResult>;
+  /** Takes an add back (unconditionally): the SMS did not go. */
+  subtract(appId: string, counter: CounterAdd): Promise<void>;
+  /** A counter item's fields; empty when there is none. */
+  counts(appId: string, key: CounterKey): Promise<Counts>;
+  /** The items of a partition whose sort key is between `from` and `to` (inclusive). */
+  countsBetween(
+    appId: string,
+    partition: string,
+    range: { from: string; to: string },
+  ): Promise<Array<{ sort: string; counts: Counts }>>;
+  /** Every country's breaker as stored. */
+  breakers(appId: string): Promise<Record<string, Breaker>>;
+  /** Writes a country's breaker only if it is still as read (`expectedRev`; 0: none yet). */
+  setBreaker(appId: string, country: string, next: Breaker, expectedRev: number): Promise<boolean>;
 }
 
 export interface OutgoingEmail {
@@ -181,7 +205,11 @@ export type AuditEventType =
   | "secret.updated"
   | "apikey.created"
   | "apikey.revoked"
-  | "app.created";
+  | "app.created"
+  | "sms.blocked"
+  | "sms.flagged"
+  | "sms.breaker_opened"
+  | "sms.breaker_closed";
 
 /** What happened, to whom, through which channel, with what outcome. Destinations masked; never a secret. */
 export interface AuditEvent {
@@ -231,6 +259,7 @@ export interface Deps {
   /** Checks a code a `verification` provider made (the challenge holds its `verificationId`). */
   smsVerification: (config: AppConfig) => VerificationProvider;
   audit: Audit;
+  smsCounters: SmsCounters;
   /** What config validation allows beyond the cloud's rules (the local stack: loopback provider URLs). */
   configRules?: ConfigRules;
 }

@@ -23,6 +23,8 @@ export type Check =
       settle: StateWrite;
       /** Why the approving write was refused, the user not being locked: never a guess (given back). */
       refused: (stored: UserState | undefined) => DomainError;
+      /** A count the approval adds elsewhere (an SMS conversion), written beside it and undone if it is refused. */
+      alongside?: { record: () => Promise<void>; undo: () => Promise<void> };
     }
   | { kind: "wrong" }
   /** Unknown or expired challenge, a spent code, a replay: the attempt is given back. */
@@ -99,13 +101,14 @@ async function decide(
     id: randomBytes(6).toString("base64url"),
   };
   const retract = async () => {
-    if (event) await deps.audit.retract(event);
+    await Promise.all([event ? deps.audit.retract(event) : undefined, outcome.alongside?.undo()]);
   };
   let settled: Awaited<ReturnType<Deps["store"]["writeUserState"]>>;
   try {
     [settled] = await Promise.all([
       deps.store.writeUserState(ctx.app.appId, userId, write),
       event ? deps.audit.record(event) : undefined,
+      outcome.alongside?.record(),
     ]);
   } catch (error) {
     await retract();

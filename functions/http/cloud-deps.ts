@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
+import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { MetricsAudit } from "#adapters/metrics-audit";
 import { chooseProviders, type OfferedProviders } from "#adapters/providers/registry";
@@ -68,6 +69,7 @@ export async function cloudDeps(
     clock: { now: () => Date.now() },
     ...chooseProviders(providers(secrets)),
     audit,
+    smsCounters: new DynamoSmsCounters(documents, { tableName }),
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),
   };

@@ -8,6 +8,7 @@ import {
   challengeBody,
   createAppBody,
   enrollBody,
+  resumeCountryBody,
   secretBody,
   testMessageBody,
   validateSessionBody,
@@ -44,6 +45,7 @@ export const operationDocs: Record<string, OperationDoc> = {
       "locked",
       "rate_limited",
       "delivery_failed",
+      "sms_blocked",
     ],
   },
   "POST /v1/users/{userId}/factors/{factorId}/activate": {
@@ -72,7 +74,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary: "Send a one-time code to an active sms/email factor, with fallback",
     status: 201,
     body: challengeBody,
-    errors: ["no_factor", "rate_limited", "locked", "delivery_failed"],
+    errors: ["no_factor", "rate_limited", "locked", "delivery_failed", "sms_blocked"],
   },
   "POST /v1/verifications": {
     summary: "Check a code: a challenge's code, a TOTP code, or a recovery code",
@@ -165,6 +167,17 @@ export const operationDocs: Record<string, OperationDoc> = {
     body: testMessageBody,
     errors: ["app_not_found", "invalid_phone", "invalid_email", "country_not_allowed", "delivery_failed"],
   },
+  "GET /v1/admin/apps/{appId}/sms-protection": {
+    summary: "SMS protection: today's SMS, each country's conversion and breaker, refusals in the last 24 h",
+    status: 200,
+    errors: ["app_not_found"],
+  },
+  "POST /v1/admin/apps/{appId}/sms-protection/resume": {
+    summary: "Close a country's conversion breaker now",
+    status: 204,
+    body: resumeCountryBody,
+    errors: ["app_not_found", "conflict"],
+  },
   "GET /healthz": { summary: "Liveness", status: 200, errors: [] },
   "GET /openapi.json": { summary: "This document", status: 200, errors: [] },
 };
@@ -185,6 +198,7 @@ const problemSchema = {
     attemptsRemaining: { type: "integer" },
     lockedUntil: { type: "string", format: "date-time" },
     retryAfterSeconds: { type: "integer" },
+    reason: { type: "string", description: "sms_blocked: the SMS protection limit that refused" },
     provider: { type: "string" },
     providerCode: { type: "string" },
   },

@@ -30,6 +30,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_code: 422,
   locked: 423,
   rate_limited: 429,
+  sms_blocked: 429,
   delivery_failed: 502,
   unavailable: 503,
 };

@@ -1,15 +1,23 @@
 import { z } from "zod";
-import { issuesToFieldErrors, userIdSchema, wellFormed } from "#core/config";
+import { isCountryCode, issuesToFieldErrors, userIdSchema, wellFormed } from "#core/config";
 import { invalidRequest } from "#core/errors";
 import { localeField as locale } from "#core/factors/code-kind";
 import { factorKinds } from "#core/factors/registry";
 
 const code = z.string().min(1).max(64);
 
+/** The end user's address as the client app saw it: SMS protection limits per IP, the audit trail records it. */
+const clientIp = z
+  .union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address such as 203.0.113.7 or 2001:db8::1" })
+  .optional();
+
 /** One member per registered factor kind: a new kind brings its own enrollment body. */
 export const enrollBody = z.discriminatedUnion(
   "type",
-  factorKinds.map((kind) => kind.enrollBody) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  factorKinds.map((kind) => kind.enrollBody.extend({ clientIp })) as unknown as [
+    z.ZodObject,
+    ...z.ZodObject[],
+  ],
 );
 
 export const activateBody = z.strictObject({ code });
@@ -19,6 +27,7 @@ export const challengeBody = z.strictObject({
   channel: z.enum(["auto", "sms", "email"]).default("auto"),
   purpose: z.enum(["login", "step_up", "password_change"]).default("login"),
   locale,
+  clientIp,
 });
 
 export const verificationBody = z.strictObject({
@@ -59,6 +68,13 @@ export const isoOrNull = (epochMs: number | null | undefined): string | null =>
 export const testMessageBody = z.strictObject({
   channel: z.enum(["sms", "email"]),
   to: z.string().min(1).max(320),
+});
+
+export const resumeCountryBody = z.strictObject({
+  country: z
+    .string()
+    .refine(isCountryCode, "an ISO 3166 alpha-2 country code such as US")
+    .or(z.literal("ZZ")),
 });
 
 /** Secret bodies are checked against the provider's shape by the use case. */

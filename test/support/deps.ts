@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dy
 import dynalite from "dynalite";
 import { afterAll } from "vitest";
 import { keys } from "#adapters/dynamodb-items";
+import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import type { AppConfig } from "#core/config";
 import { DomainError, ProviderError } from "#core/errors";
@@ -425,6 +426,7 @@ export async function testDeps(options: TestDepsOptions = {}): Promise<TestDeps>
     sms: (config) => (config.sms.provider === "sinch" ? verificationProvider : smsProvider),
     smsVerification: () => verificationProvider,
     audit,
+    smsCounters: new DynamoSmsCounters(running.documents, { tableName }),
     emailProvider,
     smsProvider,
     verificationProvider,

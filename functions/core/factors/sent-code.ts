@@ -13,6 +13,7 @@ import {
 } from "../rules/challenges.ts";
 import { provesFactor } from "../rules/factors.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
+import { conversionOf } from "../use-cases/sms-protection.ts";
 import type { Check } from "../verification.ts";
 import type { Verifier } from "./kind.ts";
 
@@ -60,6 +61,8 @@ export async function checkSentCode(
     },
     // Superseded or spent meanwhile, or its factor removed or MFA turned off: the code is dead.
     refused: () => codeExpiredError(),
+    // An approved SMS code is what SMS protection's conversion breaker counts as a real user.
+    alongside: conversionOf(deps, ctx, slot),
   };
 }
 

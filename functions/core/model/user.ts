@@ -25,6 +25,8 @@ export interface ChallengeSlot {
   createdAt: EpochMs;
   expiresAt: EpochMs;
   verificationId?: string;
+  /** An SMS's destination country: its approval counts as a conversion there (SMS protection). */
+  country?: string;
 }
 
 /**

@@ -10,10 +10,14 @@ import { loadAppContext } from "./app-config.ts";
 import { issueCode } from "./issue-code.ts";
 import { assertSteppedUp } from "./step-up.ts";
 
-export type EnrollInput = { appId: string; userId: string; ip?: string; type: string } & Record<
-  string,
-  unknown
->;
+export type EnrollInput = {
+  appId: string;
+  userId: string;
+  ip?: string;
+  /** The end user's address, as the client app saw it (SMS protection, the audit trail). */
+  clientIp?: string;
+  type: string;
+} & Record<string, unknown>;
 
 export interface Enrollment {
   factor: FactorRecord;
@@ -34,7 +38,7 @@ export async function enrollFactor(deps: Deps, input: EnrollInput): Promise<Enro
   await recordAudit(deps, {
     appId: input.appId,
     userId: input.userId,
-    ip: input.ip,
+    ip: input.clientIp ?? input.ip,
     type: "factor.enrolled",
     channel: input.type,
     destination: enrollment.factor.destination,
@@ -74,7 +78,8 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
     purpose: "activation",
     targets: [{ channel: kind.channel, factor }],
     locale: typeof input.locale === "string" ? input.locale : undefined,
-    ip: input.ip,
+    ip: input.clientIp ?? input.ip,
+    clientIp: input.clientIp,
     observed: state,
   });
   await deps.store.putFactor(factor, expiresAt);

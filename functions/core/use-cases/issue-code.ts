@@ -8,15 +8,20 @@ import { newChallengeId, newerHoldsSlot, registerChallenge, slotKey } from "../r
 import { giveBackSend, reserveSend } from "../rules/sends.ts";
 import { renderTemplate, templatesFor } from "../templates.ts";
 import type { AppContext } from "./app-config.ts";
+import { admitSms, smsBlockedError } from "./sms-protection.ts";
 
 export interface CodeTarget {
   channel: CodeChannel;
   factor: FactorRecord;
 }
 
+/** Why the code went to another channel than the preferred one. */
+export type FallbackReason = "sms_protection" | "delivery_failed" | "no_factor";
+
 export interface IssuedCode {
   challenge: ChallengeSlot;
   fallbackUsed: boolean;
+  fallbackReason?: FallbackReason;
 }
 
 /** Bound on compare-and-set rounds under contention; each refused round brings the item back, so none reads again. */
@@ -36,7 +41,10 @@ export async function issueCode(
     purpose: ChallengePurpose;
     targets: readonly CodeTarget[];
     locale?: string;
+    /** For the audit trail: the end user's IP when the client app sent it, else the caller's. */
     ip?: string;
+    /** The end user's IP as the client app sent it: SMS protection's per-IP limits count it. */
+    clientIp?: string;
     /** The channel the policy wanted first; any other one that carries the code is a fallback. */
     preferredChannel?: CodeChannel;
     /** The user item as the caller just read it (consistently). */
@@ -91,10 +99,27 @@ export async function issueCode(
   };
 
   let lastError: ProviderError | undefined;
+  let blocked: Extract<Awaited<ReturnType<typeof admitSms>>, { kind: "refused" }> | undefined;
+  let skipped: FallbackReason | undefined;
   for (const [index, target] of input.targets.entries()) {
     let verificationId: string | undefined;
+    const address = target.factor.address;
+    // SMS protection decides before any SMS leaves; a refused one is never sent.
+    const admission =
+      target.channel === "sms" && address
+        ? await admitSms(deps, ctx, {
+            userId: input.userId,
+            to: address,
+            destination: target.factor.destination,
+            clientIp: input.clientIp,
+          })
+        : undefined;
+    if (admission?.kind === "refused") {
+      blocked = admission;
+      skipped ??= "sms_protection";
+      continue;
+    }
     try {
-      const address = target.factor.address;
       if (!address) throw new ProviderError(target.channel, "no_address", "factor has no address");
       verificationId = await withTimeout(deliver(target, address), PROVIDER_TIMEOUT_MS, target.channel);
     } catch (error) {
@@ -103,6 +128,8 @@ export async function issueCode(
         error instanceof ProviderError
           ? error
           : new ProviderError(target.channel, "error", "the provider adapter failed", "unavailable");
+      skipped ??= "delivery_failed";
+      await admission?.release();
       continue;
     }
     const slot: ChallengeSlot = {
@@ -115,16 +142,20 @@ export async function issueCode(
       createdAt: now,
       expiresAt: now + config.code.ttlSeconds * 1000,
       ...(verificationId === undefined ? {} : { verificationId }),
+      ...(admission ? { country: admission.country } : {}),
     };
     const fallbackUsed = target.channel !== (input.preferredChannel ?? first.channel) || index > 0;
+    const fallbackReason = fallbackUsed ? (skipped ?? "no_factor") : undefined;
     const sent = { ...audit, channel: slot.channel, destination: slot.destination, outcome: "sent" };
     await Promise.all([
       register(deps, appId, input.userId, slotKey(input.purpose, target.factor.type), slot, input.observed),
       recordAudit(deps, { ...sent, type: "challenge.sent" }),
       fallbackUsed ? recordAudit(deps, { ...sent, type: "challenge.fallback" }) : undefined,
     ]);
-    return { challenge: slot, fallbackUsed };
+    return { challenge: slot, fallbackUsed, ...(fallbackReason ? { fallbackReason } : {}) };
   }
+  // Only SMS protection stood in the way: the caller learns which limit, and when to try again.
+  const onlyBlocked = blocked !== undefined && lastError === undefined;
 
   await Promise.all([
     deps.store.writeUserState(appId, input.userId, giveBackSend(windowEnd)),
@@ -132,9 +163,10 @@ export async function issueCode(
       ...audit,
       type: "challenge.sent",
       channel: first.channel,
-      outcome: "delivery_failed",
+      outcome: onlyBlocked ? "sms_blocked" : "delivery_failed",
     }),
   ]);
+  if (onlyBlocked && blocked) throw smsBlockedError(blocked, deps.clock.now());
   // The provider's own message can quote the destination: it stays out of client answers.
   throw new DomainError("delivery_failed", "No channel accepted the message.", {
     provider: lastError?.provider,

@@ -85,7 +85,7 @@ async function activate(
       if (decision.kind === "locked") return { kind: "not_a_guess", error: lockedError(decision.until) };
       turnedMfaOn = decision.turnsMfaOn;
       return {
-        kind: "right",
+        ...check,
         settle: {
           change: merge(check.settle.change, decision.write.change),
           condition: and(check.settle.condition, decision.write.condition),

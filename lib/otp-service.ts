@@ -60,6 +60,8 @@ export interface OtpServiceProps {
   readonly deliveryFailedThreshold?: number;
   /** `UserLocked` above this sum over 5 minutes alarms (a brute-force wave). @default 20 */
   readonly userLockedThreshold?: number;
+  /** `SmsBlocked` (SMS protection's refusals, every reason) above this sum over 5 minutes alarms: a pumping wave. @default 50 */
+  readonly smsBlockedThreshold?: number;
 }
 
 /** prod keeps its data and logs when the stack goes; other stages clean up after themselves. */
@@ -468,6 +470,19 @@ export class OtpService extends Construct {
       custom("UserLocked"),
       props.userLockedThreshold ?? 20,
       "users locked out (brute-force wave?)",
+    );
+    alarm(
+      "SmsBlockedAlarm",
+      custom("SmsBlocked"),
+      props.smsBlockedThreshold ?? 50,
+      "SMS refused by SMS protection (SMS pumping? see GET /v1/admin/apps/{appId}/sms-protection)",
+    );
+    // A breaker opens only when a country's SMS stop converting: rare, and worth a look every time.
+    alarm(
+      "SmsBreakerOpenedAlarm",
+      custom("SmsBreakerOpened"),
+      0,
+      "SMS to a country paused by the conversion breaker (resume it from the admin view once checked)",
     );
   }
 }

@@ -3,7 +3,9 @@ import type { Audit, AuditEvent, AuditPage } from "#core/ports";
 
 /**
  * Records audit events and turns the ones operators alarm on into CloudWatch metrics
- * (embedded metric format through Powertools): `DeliveryFailed` and `UserLocked`.
+ * (embedded metric format through Powertools): `DeliveryFailed`, `UserLocked`, and SMS
+ * protection's `SmsBlocked` and `SmsBreakerOpened`. Those two are published twice: a total
+ * (what the alarms watch) and one per reason or country (what the dashboard breaks down).
  */
 export class MetricsAudit implements Audit {
   constructor(
@@ -13,15 +15,15 @@ export class MetricsAudit implements Audit {
 
   async record(event: AuditEvent): Promise<void> {
     await this.inner.record(event);
-    const metric =
-      event.type === "user.locked"
-        ? "UserLocked"
-        : event.type === "challenge.sent" && event.outcome === "delivery_failed"
-          ? "DeliveryFailed"
-          : undefined;
-    if (metric) {
-      this.metrics.addMetric(metric, MetricUnit.Count, 1);
-      this.metrics.publishStoredMetrics();
+    const metric = metricOf(event);
+    if (!metric) return;
+    this.metrics.addMetric(metric.name, MetricUnit.Count, 1);
+    this.metrics.publishStoredMetrics();
+    if (metric.dimension) {
+      const [name, value] = metric.dimension;
+      const single = this.metrics.singleMetric();
+      single.addDimension(name, value);
+      single.addMetric(metric.name, MetricUnit.Count, 1);
     }
   }
 
@@ -32,4 +34,15 @@ export class MetricsAudit implements Audit {
   list(appId: string, query: { userId?: string; limit: number; cursor?: string }): Promise<AuditPage> {
     return this.inner.list(appId, query);
   }
+}
+
+function metricOf(event: AuditEvent): { name: string; dimension?: [string, string] } | undefined {
+  if (event.type === "user.locked") return { name: "UserLocked" };
+  if (event.type === "challenge.sent" && event.outcome === "delivery_failed")
+    return { name: "DeliveryFailed" };
+  if (event.type === "sms.blocked") return { name: "SmsBlocked", dimension: ["reason", event.outcome] };
+  if (event.type === "sms.breaker_opened") {
+    return { name: "SmsBreakerOpened", dimension: ["country", event.target ?? "ZZ"] };
+  }
+  return undefined;
 }

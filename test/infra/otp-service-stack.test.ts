@@ -379,6 +379,8 @@ describe("alarms", () => {
         ...FUNCTION_NAMES.flatMap(() => ["AWS/Lambda/Errors", "AWS/Lambda/Throttles"]),
         "AWS/ApiGateway/5xx",
         "OtpService/DeliveryFailed",
+        "OtpService/SmsBlocked",
+        "OtpService/SmsBreakerOpened",
         "OtpService/UserLocked",
       ].sort(),
     );
@@ -398,7 +400,7 @@ describe("alarms", () => {
   });
 
   it("watches the custom metrics as sums over 5 minutes with service=otp-service, missing data not breaching", () => {
-    for (const metric of ["DeliveryFailed", "UserLocked"]) {
+    for (const metric of ["DeliveryFailed", "UserLocked", "SmsBlocked", "SmsBreakerOpened"]) {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "OtpService",
         MetricName: metric,

@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { generateSync } from "otplib";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
+import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { buildEvent } from "#lib/local-server";
 import { LOCAL_AWS } from "#lib/local-services";
@@ -115,7 +116,14 @@ export async function measureOperations(settings: {
       appCacheMs: 10_000,
       apiKeyCacheMs: 60_000,
     });
-    stack.deps.audit = new DynamoAudit(documents, { tableName: TABLE_NAME });
+    stack.deps.audit = new DynamoAudit(documents, {
+      tableName: TABLE_NAME,
+      onLost: (_event, error) => {
+        throw error;
+      },
+    });
+    // SMS protection's counters through the same recorded client: their round trips and WRU count.
+    stack.deps.smsCounters = new DynamoSmsCounters(documents, { tableName: TABLE_NAME });
 
     const call = async (
       method: string,
@@ -192,16 +200,29 @@ export async function measureOperations(settings: {
     config.limits = { ...config.limits, ...BENCH_LIMITS };
     config.email = { ...config.email, provider: "local" };
     config.sms = { ...config.sms, provider: "local" };
-    const version = String(current.body.version ?? "");
-    expect(
-      await call("PUT", "/v1/admin/apps/default/config", {
-        auth: "admin",
-        body: config,
-        headers: { "if-match": `"${version}"` },
-      }),
-      200,
-      "config update",
-    );
+    // SMS protection on (enforce, every counter written) with caps the loops never reach: its cost is measured.
+    config.smsProtection = {
+      ...config.smsProtection,
+      mode: "enforce",
+      perDestination: { perHour: 1000, perDay: 1000 },
+      perClientIp: { perHour: 10_000, perDay: 10_000 },
+      perCountry: { perHour: 1_000_000, overrides: {} },
+      appPerDay: 10_000_000,
+      conversion: { minSends: 10_000, minRate: 0, windowSeconds: 86_400, pauseSeconds: 60 },
+    };
+    const saveConfig = async () => {
+      const stored = await call("GET", "/v1/admin/apps/default/config", { auth: "admin" });
+      expect(
+        await call("PUT", "/v1/admin/apps/default/config", {
+          auth: "admin",
+          body: { ...config, version: stored.body.version },
+          headers: { "if-match": `"${String(stored.body.version ?? "")}"` },
+        }),
+        200,
+        "config update",
+      );
+    };
+    await saveConfig();
 
     const enrollEmail = async (userId: string) => {
       const email = `${userId}@example.com`;
@@ -314,40 +335,55 @@ export async function measureOperations(settings: {
       }
     }
 
-    // ---- send SMS code (local outbox), each followed by an untimed verify so nothing is superseded --
-    settings.progress("operations: send (sms)");
-    {
+    // ---- send SMS code (local outbox), then verify it: with SMS protection, and without -------------
+    const smsLoop = async (mode: "enforce" | "off", prefix: string) => {
+      settings.progress(`operations: send + verify (sms, smsProtection ${mode})`);
+      config.smsProtection = { ...config.smsProtection, mode };
+      await saveConfig();
       const users = Array.from({ length: Math.min(POOL, total) }, (_, n) => ({
-        userId: `bench-sms-${n}`,
-        phone: `+1415555${String(100 + n).padStart(4, "0")}`,
+        userId: `${prefix}-${n}`,
+        phone: `+1415555${String((prefix === "bench-sms" ? 100 : 300) + n).padStart(4, "0")}`,
       }));
       for (const { userId, phone } of users) await enrollSms(userId, phone);
+      const suffix = mode === "off" ? ", smsProtection off" : "";
       const send = op(
-        "send SMS code",
+        `send SMS code${suffix}`,
         "send",
         "POST /v1/challenges",
         201,
-        `local outbox SMS; previous code used; ${users.length} users in turn`,
+        mode === "off"
+          ? "the same without SMS protection, for comparison"
+          : `local outbox SMS; SMS protection enforcing, clientIp sent (all 5 counters); ${users.length} users in turn`,
+      );
+      const verify = op(
+        `verify SMS code${suffix}`,
+        "verify",
+        "POST /v1/verifications",
+        200,
+        mode === "off" ? undefined : "the conversion count is written beside the approval",
       );
       for (let i = 0; i < total; i++) {
         const { userId, phone } = users[i % users.length] as { userId: string; phone: string };
-        const sent = await timed(() => call("POST", "/v1/challenges", { body: { userId, channel: "sms" } }));
+        const sent = await timed(() =>
+          call("POST", "/v1/challenges", { body: { userId, channel: "sms", clientIp: "203.0.113.7" } }),
+        );
         expect(sent.reply, 201, "send sms");
         send(i, sent.sample);
-        expect(
-          await call("POST", "/v1/verifications", {
-            body: {
-              userId,
-              challengeId: String(sent.reply.body.challengeId),
-              code: await latestCode(phone),
-            },
+        const code = await latestCode(phone);
+        const verified = await timed(() =>
+          call("POST", "/v1/verifications", {
+            body: { userId, challengeId: String(sent.reply.body.challengeId), code },
           }),
-          200,
-          "verify sms",
         );
+        expect(verified.reply, 200, "verify sms");
+        verify(i, verified.sample);
         windowTick(i);
       }
-    }
+    };
+    await smsLoop("enforce", "bench-sms");
+    await smsLoop("off", "bench-sms-off");
+    config.smsProtection = { ...config.smsProtection, mode: "enforce" };
+    await saveConfig();
 
     // ---- resend: a second code while the first is unused (the first is superseded) ----------------
     settings.progress("operations: resend (email)");

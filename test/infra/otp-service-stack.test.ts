@@ -369,8 +369,8 @@ describe("alarms", () => {
   const alarms = () =>
     ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties as Record<string, unknown>);
 
-  it("alarms on each function's errors and throttles, API 5xx, delivery failures and lockouts", () => {
-    expect(alarms()).toHaveLength(FUNCTION_NAMES.length * 2 + 3);
+  it("alarms on each function's errors and throttles, API 5xx, delivery failures, lockouts and SMS protection", () => {
+    expect(alarms()).toHaveLength(FUNCTION_NAMES.length * 2 + 5);
     const names = alarms()
       .map((a) => `${a.Namespace}/${a.MetricName}`)
       .sort();

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { AppConfig } from "#core/config";
+import { StoreUnavailable } from "#core/errors";
 import { activateFactor } from "#core/use-cases/activate-factor";
 import { loadAppContext } from "#core/use-cases/app-config";
 import { enrollFactor } from "#core/use-cases/enroll-factor";
 import { sendChallenge } from "#core/use-cases/send-challenge";
 import { resumeCountry, smsProtectionStatus } from "#core/use-cases/sms-protection";
-import { domainError, type TestDeps, testDeps } from "../support/deps.ts";
+import { domainError, rejection, type TestDeps, testDeps } from "../support/deps.ts";
 
 /*
  * SMS protection on the real store (DynamoStore and its counters on dynalite): what leaves,
@@ -177,6 +178,25 @@ describe("blocked prefixes and modes", () => {
     expect(d.verificationProvider.started).toHaveLength(5);
   });
 
+  it("sends nothing when the counters cannot be written: a store fault, not an unprotected SMS", async () => {
+    const { d, appId } = await app();
+    const real = d.smsCounters;
+    let adds = 0;
+    d.smsCounters = Object.assign(Object.create(real) as typeof real, {
+      add: async (...args: Parameters<typeof real.add>) => {
+        if (++adds === 2) throw new StoreUnavailable("smsCounters.add");
+        return real.add(...args);
+      },
+    });
+    const error = await rejection(enrollSms(d, appId, "alice", NUMBER, "203.0.113.7"));
+    expect(error).toBeInstanceOf(StoreUnavailable);
+    expect(d.smsProvider.attempts).toHaveLength(0);
+    // what was counted before the fault was given back
+    d.smsCounters = real;
+    const ctx = await loadAppContext(d, appId);
+    expect((await smsProtectionStatus(d, ctx)).appSentToday).toBe(0);
+  });
+
   it("gives the counts back when no provider took the SMS", async () => {
     const { d, appId } = await app();
     d.smsProvider.failAlways();
@@ -254,6 +274,20 @@ describe("the conversion breaker", () => {
       sentInWindow: 1,
       pausedUntil: null,
     });
+  });
+
+  it("refuses nothing in monitor mode, even for a country paused while enforcing", async () => {
+    const { d, appId } = await breakerApp();
+    for (let i = 0; i < 5; i++) await enrollSms(d, appId, `bot${i}`, usNumber(i));
+    await domainError(enrollSms(d, appId, "bot5", usNumber(5)));
+    await d.configure(appId, (c) => {
+      c.smsProtection.mode = "monitor";
+    });
+    await enrollSms(d, appId, "bot6", usNumber(6));
+    expect(smsTo(d, usNumber(6))).toBe(1);
+    expect(d.audit.events.filter((e) => e.type === "sms.flagged").map((e) => e.outcome)).toEqual([
+      "conversion_breaker",
+    ]);
   });
 
   it("closes by itself once the pause is over, audited once", async () => {

@@ -1,6 +1,6 @@
 import { recordAudit } from "../audit.ts";
-import { DomainError } from "../errors.ts";
-import type { Breaker, CounterAdd, Counts, SmsBlockReason } from "../model/sms-protection.ts";
+import { DomainError, StoreUnavailable } from "../errors.ts";
+import type { Breaker, CounterAdd, CountResult, Counts, SmsBlockReason } from "../model/sms-protection.ts";
 import type { ChallengeSlot } from "../model/user.ts";
 import { countryOf } from "../phone.ts";
 import type { AuditEvent, Deps, EpochMs } from "../ports.ts";
@@ -70,24 +70,26 @@ export async function admitSms(deps: Deps, ctx: AppContext, attempt: SmsAttempt)
   }
 
   const planned = plannedCounters(protection, { to: attempt.to, country, clientIp: attempt.clientIp }, now);
-  const [results, breakers] = await Promise.all([
-    Promise.allSettled(planned.map((counter) => deps.smsCounters.add(appId, counter.write))),
-    deps.smsCounters.breakers(appId).catch(() => undefined),
+  const [breakersRead, ...written] = await Promise.allSettled([
+    deps.smsCounters.breakers(appId),
+    ...planned.map((counter) => deps.smsCounters.add(appId, counter.write)),
   ]);
-  const added = planned.flatMap((counter, i) => {
-    const result = results[i];
-    return result?.status === "fulfilled" && result.value.ok ? [counter.write] : [];
+  const counts: CountResult[] = [];
+  const added: CounterAdd[] = [];
+  written.forEach((result, i) => {
+    if (result.status !== "fulfilled") return;
+    const value = result.value as CountResult;
+    counts.push(value);
+    if (value.ok && planned[i]) added.push(planned[i].write);
   });
   const release = () => giveBack(deps, appId, added);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed || breakers === undefined) {
-    // A counter that could not be written is a store fault: nothing is sent unprotected.
+  const fault = [breakersRead, ...written].find((r) => r?.status === "rejected");
+  if (fault?.status === "rejected" || breakersRead?.status !== "fulfilled") {
+    // A counter that could not be written or read is a store fault: nothing leaves unprotected.
     await release();
-    throw failed?.status === "rejected" ? failed.reason : new DomainError("unavailable", "store unavailable");
+    throw fault?.status === "rejected" ? fault.reason : new StoreUnavailable("smsCounters");
   }
-  const counts = results.map(
-    (r) => (r as PromiseFulfilledResult<Awaited<ReturnType<Deps["smsCounters"]["add"]>>>).value,
-  );
+  const breakers = breakersRead.value as Record<string, Breaker>;
 
   const flagged: Refusal[] = [];
   if (prefix !== undefined)
@@ -103,7 +105,10 @@ export async function admitSms(deps: Deps, ctx: AppContext, attempt: SmsAttempt)
   const breaker = breakers[country];
   const decision = decideBreaker(protection, breaker, window, conversion?.counts ?? {}, now);
   if (decision.kind === "paused") {
-    return refuse(deps, event, { reason: "conversion_breaker", retryAt: decision.until }, added);
+    const paused: Refusal = { reason: "conversion_breaker", retryAt: decision.until };
+    // Paused while enforcing, then switched to monitor: monitor still refuses nothing.
+    if (enforce) return refuse(deps, event, paused, added);
+    flagged.push(paused);
   }
   if (decision.kind === "close") {
     if (await deps.smsCounters.setBreaker(appId, country, decision.next, breaker?.rev ?? 0)) {

@@ -181,7 +181,8 @@ export type AuditEventType =
   | "secret.updated"
   | "apikey.created"
   | "apikey.revoked"
-  | "app.created";
+  | "app.created"
+  | "webauthn.counter_regressed";
 
 /** What happened, to whom, through which channel, with what outcome. Destinations masked; never a secret. */
 export interface AuditEvent {

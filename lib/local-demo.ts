@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { AppConfig } from "#core/config";
 import { DomainError } from "#core/errors";
-import { getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
-import type { HandlerDeps } from "#http/deps";
+import type { Deps } from "#core/ports";
+import { type ConfigRulesDeps, getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { problem } from "#http/problem";
 import { buildEvent, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
 import { type FunctionName, matchRoute, type Route } from "./routes.ts";
@@ -24,7 +24,11 @@ export const withLocalWebauthn =
  * A default app made before WebAuthn, or by a start on another port: its relying party is set
  * to localhost, or this port's origin added. An app configured for another rpId is left alone.
  */
-export async function ensureLocalWebauthn(deps: HandlerDeps, appId: string, origin: string): Promise<void> {
+export async function ensureLocalWebauthn(
+  deps: Pick<Deps, "store" | "audit" | "clock"> & ConfigRulesDeps,
+  appId: string,
+  origin: string,
+): Promise<void> {
   const { config, version } = await getAppConfig(deps, appId);
   const { rpId, origins } = config.webauthn;
   if (rpId !== null && (rpId !== "localhost" || origins.includes(origin))) return;

@@ -215,7 +215,8 @@ async function ensureDefaultApp(
   let credentials: LocalCredentials;
   if (saved?.apiKey && (await deps.store.getApp(DEFAULT_APP_ID))) {
     credentials = { ...saved, baseUrl, adminToken };
-    await ensureLocalWebauthn(deps, DEFAULT_APP_ID, webauthnOrigin);
+    // Only the demo page needs it: a stored config it cannot update must not keep the stack from starting.
+    await ensureLocalWebauthn(deps, DEFAULT_APP_ID, webauthnOrigin).catch(() => undefined);
   } else {
     const app = await createApp(deps, {
       name: "Default app",

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, putConfig, startHarness } from "../support/harness.ts";
 import { SoftAuthenticator } from "../support/soft-authenticator.ts";
@@ -173,6 +174,39 @@ describe("WebAuthn over the client routes (the local stack's default app: rpId l
     expect(
       JSON.stringify(parsed.paths["/v1/users/{userId}/factors/{factorId}/activate"]?.post?.requestBody),
     ).toContain('"credential"');
+  });
+});
+
+describe("no credential, however malformed, gets a 500", () => {
+  it("fuzzes the credential of activations and verifications", async () => {
+    const key = new SoftAuthenticator({ origin });
+    const enrolled = await h.call("POST", "/v1/users/fuzz/factors", { body: { type: "webauthn" } });
+    const valid = key.register(enrolled.body.creationOptions as never);
+    // a real registration with one field replaced by anything
+    const mutated = fc
+      .tuple(fc.constantFrom("id", "rawId", "type", "response", "clientExtensionResults"), fc.jsonValue())
+      .map(([field, value]) => ({ ...valid, [field]: value }));
+    const mutatedResponse = fc
+      .tuple(
+        fc.constantFrom("clientDataJSON", "attestationObject", "authenticatorData", "signature"),
+        fc.string(),
+      )
+      .map(([field, value]) => ({ ...valid, response: { ...(valid.response as Json), [field]: value } }));
+    const credential = fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), mutated, mutatedResponse);
+    await fc.assert(
+      fc.asyncProperty(credential, fc.boolean(), async (candidate, activation) => {
+        const reply = activation
+          ? await h.call("POST", `/v1/users/fuzz/factors/${enrolled.body.factorId}/activate`, {
+              body: { credential: candidate },
+            })
+          : await h.call("POST", "/v1/verifications", {
+              body: { userId: "fuzz", challengeId: "ch_x", credential: candidate },
+            });
+        expect(reply.status).toBeLessThan(500);
+        expect(reply.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { DomainError } from "../errors.ts";
 import type { ActiveFactor, ChallengePurpose, FactorRecord, UserState } from "../model/user.ts";
 import type { CodeChannel, Deps, EpochMs, VerificationMethod } from "../ports.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
@@ -77,6 +78,8 @@ export interface FactorKind {
       state: UserState | undefined;
     },
   ): Promise<StartedChallenge>;
+  /** The answer to an activation of a factor already active, when not 409 `factor_exists` (WebAuthn: a replay). */
+  alreadyActive?(): DomainError;
   /** Fields the factor list shows beside the common ones (never a secret). */
   view?(factor: FactorRecord, active: ActiveFactor | undefined): Record<string, unknown>;
   readonly verifier?: Verifier;

@@ -58,8 +58,10 @@ async function activate(deps: Deps, ctx: AppContext, input: ActivateInput): Prom
       { path: kind.proof, message: `a ${factor.type} factor is confirmed with its ${kind.proof}` },
     ]);
   }
-  if (isActive(state, factor.factorId))
-    throw new DomainError("factor_exists", "This factor is already active.");
+  // A kind may answer its own way (WebAuthn: a registration sent again is a replay, 422).
+  const alreadyActive = () =>
+    kind.alreadyActive?.() ?? new DomainError("factor_exists", "This factor is already active.");
+  if (isActive(state, factor.factorId)) throw alreadyActive();
   // Expired, or replaced by a newer enrollment of its kind.
   if (!livePending(state, factors, now).some((f) => f.factorId === factor.factorId)) throw notFound();
   // With MFA on, a new factor is a way in: even one enrolled before MFA was on needs a fresh verification.
@@ -92,7 +94,10 @@ async function activate(deps: Deps, ctx: AppContext, input: ActivateInput): Prom
         deps.clock.now(),
         check.factorData,
       );
-      if (decision.kind === "factor_exists") return { kind: "not_a_guess", error: exists(factor.type) };
+      if (decision.kind === "factor_exists") {
+        const error = isActive(reserved, factor.factorId) ? alreadyActive() : exists(factor.type);
+        return { kind: "not_a_guess", error };
+      }
       if (decision.kind === "locked") return { kind: "not_a_guess", error: lockedError(decision.until) };
       turnedMfaOn = decision.turnsMfaOn;
       return {
@@ -102,9 +107,11 @@ async function activate(deps: Deps, ctx: AppContext, input: ActivateInput): Prom
           condition: and(check.settle.condition, decision.write.condition),
         },
         refused: (stored) =>
-          isActive(stored, factor.factorId) || activeOfType(stored, factor.type).length >= kind.maxActive
-            ? exists(factor.type)
-            : check.refused(stored),
+          isActive(stored, factor.factorId)
+            ? alreadyActive()
+            : activeOfType(stored, factor.type).length >= kind.maxActive
+              ? exists(factor.type)
+              : check.refused(stored),
       };
     },
     // Only the activation that turns MFA on proves possession well enough for step-up (the rule sets it).

@@ -107,7 +107,7 @@ async function checkRegistration(
     kind: "right",
     settle: { change: {} },
     // The activation lost a race (another activation, a removal): this registration is spent.
-    refused: () => invalidCredential("the registration was already used"),
+    refused: () => invalidCredential("this registration was already used"),
     factorData: {
       credentialId: info.credential.id,
       publicKey: Buffer.from(info.credential.publicKey).toString("base64url"),
@@ -334,6 +334,7 @@ export const webauthn: FactorKind = {
       reveal: { requestOptions },
     };
   },
+  alreadyActive: () => invalidCredential("this registration was already used"),
   view(factor, active) {
     const credential = parseStoredCredential(active?.data);
     return {

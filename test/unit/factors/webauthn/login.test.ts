@@ -328,6 +328,11 @@ describe("parallel submissions", () => {
       ),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === "rejected") {
+        expect(["invalid_credential", "rate_limited"]).toContain((r.reason as { code?: string }).code);
+      }
+    }
     const list = await listFactors(d, { appId, userId: "alice" });
     expect(list.factors.filter((f) => f.status === "active")).toHaveLength(1);
   });

@@ -181,6 +181,19 @@ describe("activating a security key", () => {
     expect((await d.userState(appId, "bob"))?.attempts ?? 0).toBe(0);
   });
 
+  it("refuses a registration sent again after it activated its factor (a replay) with 422", async () => {
+    const d = await testDeps();
+    const appId = await webauthnApp(d);
+    const key = new SoftAuthenticator({ origin: ORIGIN });
+    const { factor, creationOptions } = await enrollKey(d, appId, "alice");
+    const credential = key.register(creationOptions);
+    await activateFactor(d, { appId, userId: "alice", factorId: factor.factorId, credential });
+    const replay = await domainError(
+      activateFactor(d, { appId, userId: "alice", factorId: factor.factorId, credential }),
+    );
+    expect(replay.code).toBe("invalid_credential");
+  });
+
   it("registers the same key once: a replayed registration for a later enrollment is refused", async () => {
     const d = await testDeps();
     const appId = await webauthnApp(d);

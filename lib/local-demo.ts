@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { AppConfig } from "#core/config";
 import { DomainError } from "#core/errors";
@@ -37,7 +37,8 @@ export async function ensureLocalWebauthn(
   await updateAppConfig(deps, { appId, body: document, ifMatch: version, actor: "local-stack" });
 }
 
-const DEMO_PAGE = join(import.meta.dirname, "demo", "index.html");
+// `new URL` rather than `import.meta.dirname`, which Node 20 has only from 20.11 (engines says >= 20).
+const DEMO_PAGE = fileURLToPath(new URL("./demo/index.html", import.meta.url));
 
 /**
  * `/demo/`: the demo client app's page, and same-origin proxies (`/demo/api/...` → `/v1/...`)

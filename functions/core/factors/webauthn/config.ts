@@ -39,6 +39,7 @@ export const webauthnConfigSchema = z
       .refine(isRpId, "a domain name such as example.com (or localhost), no scheme, port or path")
       .nullable()
       .default(null),
+    // The refine is config.ts's `wellFormed`, inlined: config.ts imports this file.
     rpName: z
       .string()
       .trim()

@@ -43,7 +43,7 @@ export const enrollRoutes: RouteImpls = {
         ip,
         userId: userIdParam(params),
         factorId: idParam(params, "factorId"),
-        code: body.code,
+        ...body,
       });
       return json(200, {
         factor: {
@@ -59,7 +59,8 @@ export const enrollRoutes: RouteImpls = {
       const list = await listFactors(deps, { appId, userId: userIdParam(params) });
       return json(200, {
         ...list,
-        factors: list.factors.map((f) => ({
+        factors: list.factors.map(({ details, ...f }) => ({
+          ...details,
           ...f,
           createdAt: iso(f.createdAt),
           lastUsedAt: isoOrNull(f.lastUsedAt),

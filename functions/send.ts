@@ -10,7 +10,9 @@ export const sendRoutes: RouteImpls = {
     body: challengeBody,
     run: async ({ appId, body, ip }, deps) => {
       const sent = await sendChallenge(deps, { ...body, appId, ip });
-      return json(201, { ...sent, expiresAt: iso(sent.expiresAt) });
+      // A started challenge (WebAuthn) shows what the client needs to answer it (`requestOptions`).
+      const { reveal, ...challenge } = "reveal" in sent ? sent : { ...sent, reveal: {} };
+      return json(201, { ...challenge, ...reveal, expiresAt: iso(sent.expiresAt) });
     },
   }),
 };

@@ -11,7 +11,10 @@ import { type FunctionName, matchRoute, type Route } from "./routes.ts";
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 export type LocalRouteHandler = (request: {
   route: Route;
+  /** The request path as sent (no query). */
+  path: string;
   query: URLSearchParams;
+  headers: Record<string, string>;
   body: string;
 }) => Promise<HttpResult>;
 
@@ -67,7 +70,10 @@ async function handle(
   if (route.fn === "local") {
     const local = localRoutes(route);
     if (!local) return send(res, problem(new DomainError("not_found", "No such route.")));
-    return send(res, await local({ route, query: url.searchParams, body }));
+    return send(
+      res,
+      await local({ route, path: url.pathname, query: url.searchParams, headers: headersOf(req), body }),
+    );
   }
 
   const event = toEvent(req, body);
@@ -156,15 +162,19 @@ export function buildEvent(input: EventInput): APIGatewayProxyEventV2 {
   };
 }
 
-function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
+function headersOf(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
   }
+  return headers;
+}
+
+function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
   return buildEvent({
     method: req.method ?? "GET",
     path: req.url ?? "/",
-    headers,
+    headers: headersOf(req),
     body,
     sourceIp: req.socket.remoteAddress,
     protocol: `HTTP/${req.httpVersion}`,

@@ -25,6 +25,7 @@ import { adminRoutes } from "../functions/admin-config.ts";
 import { enrollRoutes } from "../functions/enroll.ts";
 import { sendRoutes } from "../functions/send.ts";
 import { verifyRoutes } from "../functions/verify.ts";
+import { demoOrigin, demoRoute, ensureLocalWebauthn, withLocalWebauthn } from "./local-demo.ts";
 import { createLocalServer, type LambdaHandler, type LocalRouteHandler, listen } from "./local-server.ts";
 import { ensureTable, LOCAL_AWS, type LocalService, startDynalite, startSesLocal } from "./local-services.ts";
 import type { FunctionName, Route } from "./routes.ts";
@@ -158,8 +159,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "admin-config": createHandler("admin-config", adminRoutes, getDeps),
     };
     const outboxMessages = async (to?: string): Promise<OutboxMessage[]> => outbox.list(to);
-    serve = createLocalServer(handlers, (route) => devRoute(route, { clock, outboxMessages }));
-    const credentials = await ensureDefaultApp(deps, join(options.dir, "credentials.json"), url, adminToken);
+    const credentials = await ensureDefaultApp(
+      deps,
+      join(options.dir, "credentials.json"),
+      url,
+      adminToken,
+      demoOrigin(port),
+    );
+    serve = createLocalServer(
+      handlers,
+      (route) =>
+        devRoute(route, { clock, outboxMessages }) ??
+        demoRoute(route, { handlers, apiKey: () => credentials.apiKey }),
+    );
     return {
       url,
       handlers,
@@ -198,6 +210,7 @@ async function ensureDefaultApp(
   path: string,
   baseUrl: string,
   adminToken: string,
+  webauthnOrigin: string,
 ): Promise<LocalCredentials> {
   const saved = await readFile(path, "utf8")
     .then((text) => JSON.parse(text) as LocalCredentials)
@@ -205,8 +218,14 @@ async function ensureDefaultApp(
   let credentials: LocalCredentials;
   if (saved?.apiKey && (await deps.store.getApp(DEFAULT_APP_ID))) {
     credentials = { ...saved, baseUrl, adminToken };
+    // Only the demo page needs it: a stored config it cannot update must not keep the stack from starting.
+    await ensureLocalWebauthn(deps, DEFAULT_APP_ID, webauthnOrigin).catch(() => undefined);
   } else {
-    const app = await createApp(deps, { name: "Default app", appId: DEFAULT_APP_ID });
+    const app = await createApp(deps, {
+      name: "Default app",
+      appId: DEFAULT_APP_ID,
+      configure: withLocalWebauthn(webauthnOrigin),
+    });
     credentials = { baseUrl, appId: app.appId, apiKey: app.apiKey, adminToken };
   }
   await writeFile(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });

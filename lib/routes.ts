@@ -59,6 +59,19 @@ export const routes = [
   { method: "GET", path: "/dev/outbox", fn: "local", auth: "local" },
   { method: "GET", path: "/dev/clock", fn: "local", auth: "local" },
   { method: "POST", path: "/dev/clock", fn: "local", auth: "local" },
+  // the demo client app: its page, and same-origin proxies to the client routes that add the default app's key
+  { method: "GET", path: "/demo/", fn: "local", auth: "local" },
+  { method: "POST", path: "/demo/api/users/{userId}/factors", fn: "local", auth: "local" },
+  { method: "GET", path: "/demo/api/users/{userId}/factors", fn: "local", auth: "local" },
+  {
+    method: "POST",
+    path: "/demo/api/users/{userId}/factors/{factorId}/activate",
+    fn: "local",
+    auth: "local",
+  },
+  { method: "POST", path: "/demo/api/challenges", fn: "local", auth: "local" },
+  { method: "POST", path: "/demo/api/verifications", fn: "local", auth: "local" },
+  { method: "POST", path: "/demo/api/sessions/validate", fn: "local", auth: "local" },
 ] as const satisfies readonly Route[];
 
 export type RouteKey = `${(typeof routes)[number]["method"]} ${(typeof routes)[number]["path"]}`;

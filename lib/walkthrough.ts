@@ -12,6 +12,7 @@ otp-service is running locally.
   Admin token  in ${dir}/credentials.json (admin routes: Authorization: Bearer <adminToken>)
   Outbox       ${baseUrl}/dev/outbox   (every SMS and email the local stack "sent")
   SES (local)  ${sesUrl}                (aws-ses-v2-local's mail viewer)
+  Demo app     http://localhost:${new URL(baseUrl).port}/demo/   (passkeys and security keys; open it on localhost)
 
 Try it (paste into another terminal; needs only curl and node):
 

@@ -30,6 +30,8 @@ export type Item = Record<string, unknown>;
 export const ttlAt = (epochMs: number): number => Math.ceil(epochMs / 1000);
 
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 /** The user item is the domain's `UserState` under its own attribute names; only the keys are dropped. */
@@ -44,6 +46,7 @@ export const fromFactor = (f: FactorRecord): Item => ({
   destination: f.destination,
   address: f.address,
   totpSecret: f.totpSecret,
+  data: f.data,
   createdAt: f.createdAt,
 });
 
@@ -56,6 +59,7 @@ export function toFactor(appId: string, userId: string, item: Item): FactorRecor
     destination: String(item.destination),
     address: str(item.address),
     totpSecret: item.totpSecret as EncryptedValue | undefined,
+    data: isRecord(item.data) ? item.data : undefined,
     createdAt: Number(item.createdAt),
   };
 }

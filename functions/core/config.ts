@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldError } from "./errors.ts";
+import { webauthnConfigSchema } from "./factors/webauthn/config.ts";
 
 /** The id a client app uses for its end user: 1–128 of `[A-Za-z0-9._@+-]`. */
 export const userIdSchema = z
@@ -214,6 +215,7 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
           .prefault({}),
       })
       .prefault({}),
+    webauthn: webauthnConfigSchema.prefault({}),
     templates: z
       .record(locale, localeTemplateSchema)
       .default({})
@@ -270,7 +272,7 @@ export function parseAppConfigDocument(input: unknown, rules: ConfigRules = {}):
 }
 
 export function defaultAppConfig(appName: string): AppConfig {
-  const parsed = appConfigSchema.parse({ totp: { issuer: appName } });
+  const parsed = appConfigSchema.parse({ totp: { issuer: appName }, webauthn: { rpName: appName } });
   return parsed;
 }
 

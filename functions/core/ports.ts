@@ -209,7 +209,8 @@ export type AuditEventType =
   | "sms.blocked"
   | "sms.flagged"
   | "sms.breaker_opened"
-  | "sms.breaker_closed";
+  | "sms.breaker_closed"
+  | "webauthn.counter_regressed";
 
 /** What happened, to whom, through which channel, with what outcome. Destinations masked; never a secret. */
 export interface AuditEvent {

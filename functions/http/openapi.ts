@@ -33,13 +33,15 @@ const CODE_ERRORS: ErrorCode[] = ["invalid_code", "code_expired", "locked", "rat
 /** Every deployed route, described. A test checks this table against `lib/routes.ts` both ways. */
 export const operationDocs: Record<string, OperationDoc> = {
   "POST /v1/users/{userId}/factors": {
-    summary: "Enroll a factor (sms, email: a code is sent at once; totp: secret, otpauth URI and QR codes)",
+    summary:
+      "Enroll a factor (sms, email: a code is sent at once; totp: secret, otpauth URI and QR codes; webauthn: creationOptions)",
     status: 201,
     body: enrollBody,
     errors: [
       "invalid_phone",
       "invalid_email",
       "country_not_allowed",
+      "webauthn_not_configured",
       "factor_exists",
       "step_up_required",
       "locked",
@@ -49,10 +51,18 @@ export const operationDocs: Record<string, OperationDoc> = {
     ],
   },
   "POST /v1/users/{userId}/factors/{factorId}/activate": {
-    summary: "Confirm a pending factor with its first code; the first activation returns recovery codes",
+    summary:
+      "Confirm a pending factor with its first code (webauthn: the registration response); the first activation returns recovery codes",
     status: 200,
     body: activateBody,
-    errors: ["factor_not_found", "factor_exists", "step_up_required", ...CODE_ERRORS],
+    errors: [
+      "factor_not_found",
+      "factor_exists",
+      "step_up_required",
+      "invalid_credential",
+      "webauthn_not_configured",
+      ...CODE_ERRORS,
+    ],
   },
   "GET /v1/users/{userId}/factors": { summary: "The user's factors and MFA state", status: 200, errors: [] },
   "DELETE /v1/users/{userId}/factors/{factorId}": {
@@ -71,16 +81,25 @@ export const operationDocs: Record<string, OperationDoc> = {
     errors: ["step_up_required", "locked"],
   },
   "POST /v1/challenges": {
-    summary: "Send a one-time code to an active sms/email factor, with fallback",
+    summary:
+      "Send a one-time code to an active sms/email factor, with fallback; or start a webauthn challenge (requestOptions, nothing sent)",
     status: 201,
     body: challengeBody,
-    errors: ["no_factor", "rate_limited", "locked", "delivery_failed", "sms_blocked"],
+    errors: [
+      "no_factor",
+      "rate_limited",
+      "locked",
+      "delivery_failed",
+      "sms_blocked",
+      "webauthn_not_configured",
+    ],
   },
   "POST /v1/verifications": {
-    summary: "Check a code: a challenge's code, a TOTP code, or a recovery code",
+    summary:
+      "Check a code (a challenge's code, a TOTP code, a recovery code) or a webauthn assertion answering a challenge",
     status: 200,
     body: verificationBody,
-    errors: [...CODE_ERRORS, "challenge_not_found", "delivery_failed"],
+    errors: [...CODE_ERRORS, "challenge_not_found", "delivery_failed", "webauthn_not_configured"],
   },
   "POST /v1/sessions/validate": {
     summary: "Is this session token valid for this app?",
@@ -307,7 +326,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: "otp-service",
       version: "1",
       description:
-        "Second-factor service: one-time codes by SMS and email, authenticator apps, recovery codes.",
+        "Second-factor service: one-time codes by SMS and email, authenticator apps, passkeys and security keys (WebAuthn), recovery codes.",
     },
     paths,
     components: {

@@ -20,21 +20,54 @@ export const enrollBody = z.discriminatedUnion(
   ],
 );
 
-export const activateBody = z.strictObject({ code });
+/** A WebAuthn response (`RegistrationResponseJSON`, `AuthenticationResponseJSON`): a JSON object its kind parses. */
+const credential = z.record(z.string(), z.unknown());
+
+/** Exactly one proof: a code, or a credential. */
+const oneProof = (body: { code?: unknown; credential?: unknown }, ctx: z.RefinementCtx) => {
+  if ((body.code === undefined) === (body.credential === undefined)) {
+    ctx.addIssue({ code: "custom", path: ["code"], message: "send exactly one of code and credential" });
+  }
+};
+
+export const activateBody = z
+  .strictObject({ code: code.optional(), credential: credential.optional() })
+  .superRefine(oneProof)
+  .transform((body) =>
+    body.credential === undefined ? { code: body.code ?? "" } : { credential: body.credential },
+  );
+
+/** Code channels, and kinds that start their own challenge (`webauthn`): from the registry. */
+const challengeChannels = factorKinds.filter((k) => k.channel || k.startChallenge).map((k) => k.type);
 
 export const challengeBody = z.strictObject({
   userId: userIdSchema,
-  channel: z.enum(["auto", "sms", "email"]).default("auto"),
+  channel: z.enum(["auto", ...challengeChannels] as [string, ...string[]]).default("auto"),
   purpose: z.enum(["login", "step_up", "password_change"]).default("login"),
   locale,
   clientIp,
 });
 
-export const verificationBody = z.strictObject({
-  userId: userIdSchema,
-  code,
-  challengeId: z.string().min(1).max(128).optional(),
-});
+export const verificationBody = z
+  .strictObject({
+    userId: userIdSchema,
+    code: code.optional(),
+    credential: credential.optional(),
+    challengeId: z.string().min(1).max(128).optional(),
+  })
+  .superRefine((body, ctx) => {
+    oneProof(body, ctx);
+    if (body.credential !== undefined && body.challengeId === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["challengeId"],
+        message: "a credential answers a challenge: send its id",
+      });
+    }
+  })
+  .transform(({ code, credential, ...rest }) =>
+    credential === undefined ? { ...rest, code: code ?? "" } : { ...rest, credential },
+  );
 
 export const validateSessionBody = z.strictObject({ sessionToken: z.string().min(1).max(512) });
 

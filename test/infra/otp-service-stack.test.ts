@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
@@ -178,6 +179,21 @@ describe("functions", () => {
         RequestClient?: unknown;
       };
       expect(typeof twilio.RequestClient).toBe("function");
+    },
+  );
+
+  it.each(FUNCTION_NAMES)(
+    "%s ships @simplewebauthn/server beside the handler, imported only by a WebAuthn request",
+    async (name) => {
+      const code = propsOf(name).Code as { S3Key: string };
+      const dir = join(assemblyDir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+      const handler = readFileSync(join(dir, "index.mjs"), "utf8");
+      expect(handler).not.toContain("Unexpected registration response type");
+      const shipped = join(dir, "node_modules", "@simplewebauthn", "server", "index.mjs");
+      const library = (await import(pathToFileURL(shipped).href)) as Record<string, unknown>;
+      expect(typeof library.verifyRegistrationResponse).toBe("function");
+      expect(typeof library.verifyAuthenticationResponse).toBe("function");
+      expect(typeof library.generateAuthenticationOptions).toBe("function");
     },
   );
 

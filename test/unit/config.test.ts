@@ -34,6 +34,7 @@ const API_DEFAULTS = {
     fromName: "Example",
     configurationSet: null,
   },
+  webauthn: { rpId: null, origins: [], userVerification: "preferred", attestation: "none" },
 };
 
 /** Sets `value` at a dotted path of a fresh object. */
@@ -282,6 +283,11 @@ const REQUIRED_PATHS = [
   "smsProtection.conversion.minRate",
   "smsProtection.conversion.windowSeconds",
   "smsProtection.conversion.pauseSeconds",
+  "webauthn.rpId",
+  "webauthn.rpName",
+  "webauthn.origins",
+  "webauthn.userVerification",
+  "webauthn.attestation",
   "templates.en.sms",
   "templates.en.emailSubject",
   "templates.en.emailText",

@@ -3,7 +3,7 @@ import type { FactorRecord } from "../model/user.ts";
 import type { CodeChannel } from "../ports.ts";
 import { slotKey } from "../rules/challenges.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
-import type { FactorKind } from "./kind.ts";
+import { codeOf, type FactorKind } from "./kind.ts";
 import { checkSentCode, sentCodeVerifier } from "./sent-code.ts";
 
 export const localeField = z
@@ -22,6 +22,7 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
     type: spec.channel,
     maxActive: 1,
     channel: spec.channel,
+    proof: "code",
     enrollBody: z.strictObject({
       type: z.literal(spec.channel),
       [spec.field]: z.string().min(1).max(spec.maxLength),
@@ -40,12 +41,12 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
       };
       return { factor };
     },
-    checkActivation(deps, ctx, factor, reserved, code) {
+    checkActivation(deps, ctx, factor, reserved, proof) {
       const slot = reserved.challenges?.[slotKey("activation", factor.type)];
       return checkSentCode(deps, ctx, reserved, {
         userId: factor.userId,
         challengeId: slot?.id ?? "",
-        code,
+        code: codeOf(proof) ?? "",
         purposes: ["activation"],
         factorId: factor.factorId,
       });

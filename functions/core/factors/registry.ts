@@ -4,9 +4,10 @@ import { recoveryVerifier } from "./recovery/index.ts";
 import { sentCodeVerifier } from "./sent-code.ts";
 import { sms } from "./sms/index.ts";
 import { totp } from "./totp/index.ts";
+import { webauthn } from "./webauthn/index.ts";
 
 /** Every factor kind, registered once: a new kind is a folder plus one line here. */
-export const factorKinds = [sms, email, totp] as const satisfies readonly FactorKind[];
+export const factorKinds = [sms, email, totp, webauthn] as const satisfies readonly FactorKind[];
 
 /** A registered kind's `type` (stored as a string: an item written by a newer kind must still load). */
 export type FactorType = string;

@@ -3,7 +3,7 @@ import { DomainError } from "../errors.ts";
 import { and, merge } from "../model/state-write.ts";
 import type { ChallengePurpose, ChallengeSlot, UserState } from "../model/user.ts";
 import { codeExpiredError } from "../policy.ts";
-import type { CodeChannel, Deps } from "../ports.ts";
+import type { Deps } from "../ports.ts";
 import {
   findSlot,
   issuedChallengeId,
@@ -15,7 +15,7 @@ import { provesFactor } from "../rules/factors.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
 import { conversionOf } from "../use-cases/sms-protection.ts";
 import type { Check } from "../verification.ts";
-import type { Verifier } from "./kind.ts";
+import { codeOf, type Verifier } from "./kind.ts";
 
 const notFound = () => new DomainError("challenge_not_found", "No such challenge for this user.");
 
@@ -73,16 +73,16 @@ async function providerSays(deps: Deps, ctx: AppContext, slot: ChallengeSlot, co
 
 /** `POST /v1/verifications` with a `challengeId`: any kind that is sent a code. */
 export const sentCodeVerifier: Verifier = {
-  accepts: (request) => request.challengeId !== undefined,
+  accepts: (request) => request.challengeId !== undefined && codeOf(request) !== undefined,
   needsFactors: false,
   async check(deps, ctx, request, reserved) {
     const slot = findSlot(reserved, request.challengeId ?? "", VERIFICATION_PURPOSES)?.[1];
     const check = await checkSentCode(deps, ctx, reserved, {
       userId: request.userId,
       challengeId: request.challengeId ?? "",
-      code: request.code,
+      code: codeOf(request) ?? "",
       purposes: VERIFICATION_PURPOSES,
     });
-    return { check, method: (slot?.channel ?? "sms") satisfies CodeChannel };
+    return { check, method: slot?.channel ?? "sms" };
   },
 };

@@ -8,6 +8,11 @@ export type ChallengePurpose = "login" | "step_up" | "password_change" | "activa
 export interface ActiveFactor {
   type: string;
   lastUsedAt?: EpochMs;
+  /**
+   * What the kind keeps about the active factor where an approving write can change it under
+   * a condition (a WebAuthn credential and its sign counter). Parsed by the kind that wrote it.
+   */
+  data?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -19,7 +24,8 @@ export interface ChallengeSlot {
   /** Keyed hash of the code; empty when the provider made the code and checks it (`verificationId`). */
   hash: string;
   factorId: string;
-  channel: CodeChannel;
+  /** A code's channel, or the kind that signs `nonce` (`webauthn`). */
+  channel: string;
   purpose: ChallengePurpose;
   destination: string;
   createdAt: EpochMs;
@@ -27,6 +33,8 @@ export interface ChallengeSlot {
   verificationId?: string;
   /** An SMS's destination country: its approval counts as a conversion there (SMS protection). */
   country?: string;
+  /** For a kind that signs a challenge instead of being sent a code (WebAuthn): that challenge. Public, not a secret. */
+  nonce?: string;
 }
 
 /**
@@ -69,6 +77,8 @@ export interface FactorRecord {
   /** E.164 phone or email address; never logged. */
   address?: string;
   totpSecret?: EncryptedValue;
+  /** What the kind keeps on its item at enrollment (a WebAuthn registration challenge); never changed after. */
+  data?: Readonly<Record<string, unknown>>;
   createdAt: EpochMs;
 }
 

@@ -87,6 +87,8 @@ export function activateFactor(
   maxActive: number,
   recoveryHashes: readonly string[],
   now: EpochMs,
+  /** What the kind keeps on the active entry (a WebAuthn credential). */
+  data?: Readonly<Record<string, unknown>>,
 ): ActivationRefusal | { kind: "activate"; turnsMfaOn: boolean; write: StateWrite } {
   if (state?.lockedUntil !== undefined && isLocked(state, now))
     return { kind: "locked", until: state.lockedUntil };
@@ -94,7 +96,7 @@ export function activateFactor(
     return { kind: "factor_exists" };
   }
   const turnsMfaOn = state?.enabled !== true;
-  const entry: ActiveFactor = { type: factor.type, lastUsedAt: now };
+  const entry: ActiveFactor = { type: factor.type, lastUsedAt: now, ...(data ? { data } : {}) };
   const put = mapEntry(state, "factors", factor.factorId, entry);
   const on: Change = turnsMfaOn
     ? {

@@ -1,5 +1,6 @@
 import { auditDenial, recordAudit } from "../audit.ts";
-import { DomainError } from "../errors.ts";
+import { DomainError, invalidRequest } from "../errors.ts";
+import { type Proof, proofKindOf } from "../factors/kind.ts";
 import { kindOf } from "../factors/registry.ts";
 import { and, merge } from "../model/state-write.ts";
 import type { FactorRecord } from "../model/user.ts";
@@ -26,11 +27,13 @@ const notFound = () =>
 const exists = (type: string) =>
   new DomainError("factor_exists", `The user already has an active ${type} factor.`);
 
-/** Confirms a pending factor with its first code: the code sent to it, or the authenticator app's current one. */
-export async function activateFactor(
-  deps: Deps,
-  input: { appId: string; userId: string; factorId: string; code: string; ip?: string },
-): Promise<Activation> {
+export type ActivateInput = { appId: string; userId: string; factorId: string; ip?: string } & Proof;
+
+/**
+ * Confirms a pending factor with its first proof: the code sent to it, the authenticator
+ * app's current one, or a WebAuthn registration response.
+ */
+export async function activateFactor(deps: Deps, input: ActivateInput): Promise<Activation> {
   const ctx = await loadAppContext(deps, input.appId);
   const event = { appId: input.appId, userId: input.userId, ip: input.ip, type: "factor.activated" as const };
   const activation = await auditDenial(deps, event, () => activate(deps, ctx, input));
@@ -43,19 +46,22 @@ export async function activateFactor(
   return activation;
 }
 
-async function activate(
-  deps: Deps,
-  ctx: AppContext,
-  input: { appId: string; userId: string; factorId: string; code: string },
-): Promise<Activation> {
+async function activate(deps: Deps, ctx: AppContext, input: ActivateInput): Promise<Activation> {
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const now = deps.clock.now();
   assertNotLocked(state, now);
   const factor = factors.find((f) => f.factorId === input.factorId);
   const kind = factor && kindOf(factor.type);
   if (!factor || !kind) throw notFound();
-  if (isActive(state, factor.factorId))
-    throw new DomainError("factor_exists", "This factor is already active.");
+  if (proofKindOf(input) !== kind.proof) {
+    throw invalidRequest([
+      { path: kind.proof, message: `a ${factor.type} factor is confirmed with its ${kind.proof}` },
+    ]);
+  }
+  // A kind may answer its own way (WebAuthn: a registration sent again is a replay, 422).
+  const alreadyActive = () =>
+    kind.alreadyActive?.() ?? new DomainError("factor_exists", "This factor is already active.");
+  if (isActive(state, factor.factorId)) throw alreadyActive();
   // Expired, or replaced by a newer enrollment of its kind.
   if (!livePending(state, factors, now).some((f) => f.factorId === factor.factorId)) throw notFound();
   // With MFA on, a new factor is a way in: even one enrolled before MFA was on needs a fresh verification.
@@ -78,10 +84,20 @@ async function activate(
       if (!steppedUp(reserved, ctx.config.stepUpSeconds, deps.clock.now())) {
         return { kind: "not_a_guess", error: stepUpRequired(ctx) };
       }
-      const check = await kind.checkActivation(deps, ctx, factor, reserved, input.code);
+      const check = await kind.checkActivation(deps, ctx, factor, reserved, input);
       if (check.kind !== "right") return check;
-      const decision = activation(reserved, factor, kind.maxActive, hashes, deps.clock.now());
-      if (decision.kind === "factor_exists") return { kind: "not_a_guess", error: exists(factor.type) };
+      const decision = activation(
+        reserved,
+        factor,
+        kind.maxActive,
+        hashes,
+        deps.clock.now(),
+        check.factorData,
+      );
+      if (decision.kind === "factor_exists") {
+        const error = isActive(reserved, factor.factorId) ? alreadyActive() : exists(factor.type);
+        return { kind: "not_a_guess", error };
+      }
       if (decision.kind === "locked") return { kind: "not_a_guess", error: lockedError(decision.until) };
       turnedMfaOn = decision.turnsMfaOn;
       return {
@@ -91,9 +107,11 @@ async function activate(
           condition: and(check.settle.condition, decision.write.condition),
         },
         refused: (stored) =>
-          isActive(stored, factor.factorId) || activeOfType(stored, factor.type).length >= kind.maxActive
-            ? exists(factor.type)
-            : check.refused(stored),
+          isActive(stored, factor.factorId)
+            ? alreadyActive()
+            : activeOfType(stored, factor.type).length >= kind.maxActive
+              ? exists(factor.type)
+              : check.refused(stored),
       };
     },
     // Only the activation that turns MFA on proves possession well enough for step-up (the rule sets it).

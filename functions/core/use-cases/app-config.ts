@@ -36,9 +36,14 @@ export async function loadAppContext(
   if (!app || !stored) throw new DomainError("app_not_found", `App ${appId} does not exist.`);
   const parsed = parseAppConfig(stored.raw, deps.configRules);
   if (!parsed.ok) throw new StoredConfigInvalid(appId, parsed.errors);
-  // A config stored before the issuer was written reads as complete, so GET, edit, PUT works on it.
+  // A config stored before the issuer (or rpName) was written reads as complete, so GET, edit, PUT works on it.
   const totp = { ...parsed.config.totp, issuer: parsed.config.totp.issuer ?? app.name };
-  return { app, config: { ...parsed.config, totp, version: stored.version }, version: stored.version };
+  const webauthn = { ...parsed.config.webauthn, rpName: parsed.config.webauthn.rpName ?? app.name };
+  return {
+    app,
+    config: { ...parsed.config, totp, webauthn, version: stored.version },
+    version: stored.version,
+  };
 }
 
 export async function getAppConfig(

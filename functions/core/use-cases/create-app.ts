@@ -1,5 +1,5 @@
 import { recordAudit } from "../audit.ts";
-import { defaultAppConfig } from "../config.ts";
+import { type AppConfig, defaultAppConfig } from "../config.ts";
 import { DomainError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Deps } from "../ports.ts";
@@ -14,7 +14,13 @@ export interface CreatedApp {
 /** Creates an app with the default policy and its first API key; the key is returned once, stored hashed. */
 export async function createApp(
   deps: Pick<Deps, "store" | "clock" | "audit">,
-  input: { name: string; appId?: string; actor?: string },
+  input: {
+    name: string;
+    appId?: string;
+    actor?: string;
+    /** Changes to the default policy for this app's first config (the local stack: WebAuthn on localhost). */
+    configure?: (config: AppConfig) => AppConfig;
+  },
 ): Promise<CreatedApp> {
   const appId = input.appId ?? newId("app");
   if (input.appId !== undefined && (await deps.store.getApp(appId))) {
@@ -23,7 +29,8 @@ export async function createApp(
   const now = deps.clock.now();
   const apiKey = newApiKey();
   const keyId = newId("key");
-  await deps.store.createApp({ appId, name: input.name, createdAt: now }, defaultAppConfig(input.name), {
+  const config = (input.configure ?? ((c: AppConfig) => c))(defaultAppConfig(input.name));
+  await deps.store.createApp({ appId, name: input.name, createdAt: now }, config, {
     keyHash: apiKeyHash(apiKey),
     keyId,
     appId,

@@ -64,6 +64,7 @@ async function enroll(deps: Deps, input: EnrollInput): Promise<Enrollment> {
     factorId: newId("fac"),
     now,
     body: input,
+    state,
   });
   const expiresAt = now + PENDING_FACTOR_TTL_SECONDS * 1000;
   // A pending factor of the same kind is replaced by being older (see livePending): never deleted

@@ -1,3 +1,4 @@
+import { kindOf } from "../factors/registry.ts";
 import type { UserState } from "../model/user.ts";
 import { recoveryRemaining } from "../model/user.ts";
 import { enrollmentRequired } from "../policy.ts";
@@ -12,6 +13,8 @@ export interface FactorView {
   destination: string;
   createdAt: EpochMs;
   lastUsedAt: EpochMs | null;
+  /** What the kind shows beside (a WebAuthn key's transports, backup flags, sign counter). */
+  details: Record<string, unknown>;
 }
 
 export interface FactorList {
@@ -40,6 +43,7 @@ export function factorViews(
       destination: f.destination,
       createdAt: f.createdAt,
       lastUsedAt: state?.factors?.[f.factorId]?.lastUsedAt ?? null,
+      details: kindOf(f.type)?.view?.(f, state?.factors?.[f.factorId]) ?? {},
     }));
 }
 

@@ -1,5 +1,7 @@
 import { recordAudit } from "../audit.ts";
 import { DomainError } from "../errors.ts";
+import type { StartedChallenge } from "../factors/kind.ts";
+import { kindOf } from "../factors/registry.ts";
 import type { ChallengePurpose, CodeChannel } from "../model/user.ts";
 import { assertNotLocked, channelOrder } from "../policy.ts";
 import type { Deps, EpochMs } from "../ports.ts";
@@ -10,7 +12,8 @@ import { type CodeTarget, type FallbackReason, issueCode } from "./issue-code.ts
 export interface SendInput {
   appId: string;
   userId: string;
-  channel: "auto" | CodeChannel;
+  /** `auto`, a code channel, or a kind that starts its own challenge (`webauthn`). */
+  channel: string;
   purpose: Exclude<ChallengePurpose, "activation">;
   locale?: string;
   /** The caller's address (the client app's server). */
@@ -21,22 +24,39 @@ export interface SendInput {
 
 export interface SentChallenge {
   challengeId: string;
-  channel: CodeChannel;
+  channel: string;
   destination: string;
   expiresAt: EpochMs;
   fallbackUsed: boolean;
   fallbackReason?: FallbackReason;
 }
 
-/** Sends a code to the user's active factor for the primary method, falling back as the app's policy says. */
-export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentChallenge> {
+/**
+ * Sends a code to the user's active factor for the primary method, falling back as the app's
+ * policy says. A kind that signs a challenge (WebAuthn) starts it instead: nothing is sent,
+ * and nothing counts against the send limit.
+ */
+export async function sendChallenge(
+  deps: Deps,
+  input: SendInput & { channel: "auto" | CodeChannel },
+): Promise<SentChallenge>;
+export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentChallenge | StartedChallenge>;
+export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentChallenge | StartedChallenge> {
   const ctx = await loadAppContext(deps, input.appId);
   const ip = input.clientIp ?? input.ip;
   const { state, factors } = await deps.store.loadUser(input.appId, input.userId);
   const now = deps.clock.now();
   assertNotLocked(state, now);
 
-  const order = channelOrder(ctx.config, input.channel);
+  const kind = kindOf(input.channel);
+  if (kind?.startChallenge) {
+    return kind.startChallenge(deps, ctx, { userId: input.userId, purpose: input.purpose, state });
+  }
+  const requested = input.channel === "auto" ? "auto" : kind?.channel;
+  if (requested === undefined) {
+    throw new DomainError("invalid_request", `Unknown channel ${input.channel}.`);
+  }
+  const order = channelOrder(ctx.config, requested);
   const targets: CodeTarget[] = order.flatMap((channel) => {
     const [factorId] = activeOfType(state, channel);
     const factor = factors.find((f) => f.factorId === factorId);
@@ -57,7 +77,7 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
     preferredChannel: order[0],
     observed: state,
   });
-  return {
+  const sent: SentChallenge = {
     challengeId: challenge.id,
     channel: challenge.channel,
     destination: challenge.destination,
@@ -65,4 +85,5 @@ export async function sendChallenge(deps: Deps, input: SendInput): Promise<SentC
     fallbackUsed,
     ...(fallbackReason ? { fallbackReason } : {}),
   };
+  return sent;
 }

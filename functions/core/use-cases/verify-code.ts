@@ -1,5 +1,6 @@
 import { auditDenial } from "../audit.ts";
 import { DomainError } from "../errors.ts";
+import type { Proof } from "../factors/kind.ts";
 import { verifiers } from "../factors/registry.ts";
 import { merge } from "../model/state-write.ts";
 import type { FactorRecord } from "../model/user.ts";
@@ -9,13 +10,12 @@ import { issueSessionToken, trackSession } from "../rules/sessions.ts";
 import { verifyOnce } from "../verification.ts";
 import { loadAppContext } from "./app-config.ts";
 
-export interface VerifyInput {
+export type VerifyInput = {
   appId: string;
   userId: string;
-  code: string;
   challengeId?: string;
   ip?: string;
-}
+} & Proof;
 
 export interface Approval {
   status: "approved";
@@ -26,8 +26,9 @@ export interface Approval {
 }
 
 /**
- * With a challenge id: that sent code. Without: a recovery code when the input has that
- * format, else the user's authenticator app. The first registered verifier that accepts the
+ * With a challenge id: that sent code, or the credential that signed that challenge
+ * (WebAuthn). Without: a recovery code when the input has that format, else the user's
+ * authenticator app. The first registered verifier that accepts the
  * request checks it, inside one verification unit (reserve → check → settle). The session
  * token is signed, so issuing it writes nothing.
  */

@@ -1,7 +1,7 @@
 import { and, contains, still } from "../../model/state-write.ts";
 import { codeExpiredError } from "../../policy.ts";
 import { normalizeRecoveryCode, recoveryCodeHash } from "../../recovery.ts";
-import type { Verifier } from "../kind.ts";
+import { codeOf, type Verifier } from "../kind.ts";
 
 /**
  * Single-use recovery codes, issued when MFA turns on. Each is moved from the unused set to
@@ -10,10 +10,10 @@ import type { Verifier } from "../kind.ts";
  */
 export const recoveryVerifier: Verifier = {
   accepts: (request) =>
-    request.challengeId === undefined && normalizeRecoveryCode(request.code) !== undefined,
+    request.challengeId === undefined && normalizeRecoveryCode(codeOf(request) ?? "") !== undefined,
   needsFactors: false,
   async check(deps, ctx, request, reserved) {
-    const code = normalizeRecoveryCode(request.code) ?? "";
+    const code = normalizeRecoveryCode(codeOf(request) ?? "") ?? "";
     const { pepper } = await deps.secrets.serviceSecret();
     const hash = recoveryCodeHash(pepper, ctx.app.appId, request.userId, code);
     if (reserved.recovery?.has(hash)) {

@@ -11,7 +11,7 @@ import { decryptSecret, encryptSecret } from "../../secret-box.ts";
 import { matchTotp, newTotpSecret, otpauthUri, qrCodes } from "../../totp.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
 import type { Check } from "../../verification.ts";
-import type { FactorKind } from "../kind.ts";
+import { codeOf, type FactorKind } from "../kind.ts";
 
 const secretOf = async (deps: Deps, factor: FactorRecord): Promise<string> => {
   if (!factor.totpSecret) throw new DomainError("factor_not_found", "No such factor for this user.");
@@ -62,6 +62,7 @@ async function checkLogin(
 export const totp: FactorKind = {
   type: "totp",
   maxActive: 1,
+  proof: "code",
   enrollBody: z.strictObject({
     type: z.literal("totp"),
     label: z.string().trim().min(1).max(128).refine(wellFormed, "must be well-formed text").optional(),
@@ -82,7 +83,8 @@ export const totp: FactorKind = {
     const qr = await qrCodes(uri);
     return { factor, reveal: { secret, otpauthUri: uri, qrCodeSvg: qr.svg, qrCodeDataUrl: qr.dataUrl } };
   },
-  async checkActivation(deps, ctx, factor, _reserved, code) {
+  async checkActivation(deps, ctx, factor, _reserved, proof) {
+    const code = codeOf(proof) ?? "";
     const step = matchTotp(ctx.config.totp, await secretOf(deps, factor), code, deps.clock.now());
     if (step === undefined) return { kind: "wrong" };
     return {
@@ -92,7 +94,7 @@ export const totp: FactorKind = {
     };
   },
   verifier: {
-    accepts: (request) => request.challengeId === undefined,
+    accepts: (request) => request.challengeId === undefined && codeOf(request) !== undefined,
     needsFactors: true,
     async check(deps, ctx, request, reserved, factors) {
       const [factorId] = activeOfType(reserved, "totp");
@@ -105,7 +107,7 @@ export const totp: FactorKind = {
         );
         return { check: { kind: "not_a_guess", error }, method: "totp" };
       }
-      return { check: await checkLogin(deps, ctx, reserved, factor, request.code), method: "totp" };
+      return { check: await checkLogin(deps, ctx, reserved, factor, codeOf(request) ?? ""), method: "totp" };
     },
   },
 };

@@ -1,0 +1,90 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { AppConfig } from "#core/config";
+import { DomainError } from "#core/errors";
+import type { Deps } from "#core/ports";
+import { type ConfigRulesDeps, getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
+import { problem } from "#http/problem";
+import { buildEvent, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
+import { type FunctionName, matchRoute, type Route } from "./routes.ts";
+
+/** The origin the demo page runs on: WebAuthn needs a secure context and an rpId matching the host, so localhost. */
+export const demoOrigin = (port: number): string => `http://localhost:${port}`;
+
+/** The default app's first config: WebAuthn for the demo page on localhost, so it works on first `npm start`. */
+export const withLocalWebauthn =
+  (origin: string) =>
+  (config: AppConfig): AppConfig => ({
+    ...config,
+    webauthn: { ...config.webauthn, rpId: "localhost", origins: [origin] },
+  });
+
+/**
+ * A default app made before WebAuthn, or by a start on another port: its relying party is set
+ * to localhost, or this port's origin added. An app configured for another rpId is left alone.
+ */
+export async function ensureLocalWebauthn(
+  deps: Pick<Deps, "store" | "audit" | "clock"> & ConfigRulesDeps,
+  appId: string,
+  origin: string,
+): Promise<void> {
+  const { config, version } = await getAppConfig(deps, appId);
+  const { rpId, origins } = config.webauthn;
+  if (rpId !== null && (rpId !== "localhost" || origins.includes(origin))) return;
+  const { version: _, ...document } = withLocalWebauthn(origin)(config);
+  if (rpId === "localhost") document.webauthn.origins = [...origins, origin].slice(-20);
+  await updateAppConfig(deps, { appId, body: document, ifMatch: version, actor: "local-stack" });
+}
+
+// `new URL` rather than `import.meta.dirname`, which Node 20 has only from 20.11 (engines says >= 20).
+const DEMO_PAGE = fileURLToPath(new URL("./demo/index.html", import.meta.url));
+
+/**
+ * `/demo/`: the demo client app's page, and same-origin proxies (`/demo/api/...` → `/v1/...`)
+ * that add the default app's API key here, so the key never reaches the browser. Requests
+ * from another origin are refused: no other site can drive the default app through them.
+ */
+export function demoRoute(
+  route: Route,
+  ctx: { handlers: Record<FunctionName, LambdaHandler>; apiKey: () => string },
+): LocalRouteHandler | undefined {
+  if (route.method === "GET" && route.path === "/demo/") {
+    return async () => ({
+      statusCode: 200,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "content-security-policy":
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
+      },
+      body: await readFile(DEMO_PAGE, "utf8"),
+    });
+  }
+  if (!route.path.startsWith("/demo/api/")) return undefined;
+  return async ({ path, headers, body }) => {
+    const origin = headers.origin;
+    if (origin !== undefined && origin !== `http://${headers.host ?? ""}`) {
+      return problem(new DomainError("forbidden", "The demo proxy answers its own page only."));
+    }
+    const target = `/v1/${path.slice("/demo/api/".length)}`;
+    const match = matchRoute(route.method, target);
+    if (match.kind !== "found" || match.route.auth !== "client" || match.route.fn === "local") {
+      return problem(new DomainError("not_found", "No such route."));
+    }
+    const event = buildEvent({
+      method: route.method,
+      path: target,
+      headers: { authorization: `Bearer ${ctx.apiKey()}`, "content-type": "application/json" },
+      body,
+    });
+    const result = (await ctx.handlers[match.route.fn](event, {
+      awsRequestId: event.requestContext.requestId,
+    } as Context)) as APIGatewayProxyStructuredResultV2;
+    return {
+      statusCode: result.statusCode ?? 200,
+      headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      body: result.body,
+    };
+  };
+}

@@ -1,0 +1,91 @@
+import { existsSync } from "node:fs";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, startHarness } from "../support/harness.ts";
+
+/** Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it when missing). */
+const CHROMIUM = "/usr/bin/chromium";
+
+let h: Harness;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  // Fail, never skip: a missing browser must not pass for a tested feature.
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the WebAuthn browser test needs Debian's Chromium (apt-get install -y chromium)`,
+    );
+  }
+  h = await startHarness();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // No internet on these machines: nothing in the background may try to reach it.
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.stop();
+});
+
+async function statusAfter(page: Page, button: string): Promise<string> {
+  await page.click(button);
+  const status = page.locator("#status");
+  await expect.poll(async () => status.getAttribute("class"), { timeout: 15_000 }).toMatch(/^(ok|error)$/);
+  return (await status.textContent()) ?? "";
+}
+
+describe("the demo page in Chromium with a virtual authenticator", () => {
+  it("registers a key and logs in with it; the session validates", async () => {
+    if (!browser) throw new Error("no browser");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("WebAuthn.enable");
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    // rpId localhost: the page must be opened on localhost (not 127.0.0.1).
+    const port = new URL(h.stack.url).port;
+    await page.goto(`http://localhost:${port}/demo/`);
+    await page.fill("#user", "browser-user");
+    await page.fill("#label", "Virtual key");
+
+    expect(await statusAfter(page, "#register")).toBe("Key registered: Virtual key");
+    expect(await page.locator("#result").textContent()).toContain("recoveryCodes");
+
+    const login = await statusAfter(page, "#login");
+    expect(login).toBe("Approved with webauthn. Session valid: yes, for browser-user");
+
+    // The service's own view: one active webauthn factor whose counter moved, one approval audited.
+    const list = await h.call("GET", "/v1/users/browser-user/factors");
+    expect(list.body.factors).toEqual([
+      expect.objectContaining({
+        type: "webauthn",
+        status: "active",
+        label: "Virtual key",
+        transports: ["internal"],
+      }),
+    ]);
+    const audit = await h.call("GET", "/v1/admin/apps/default/audit?userId=browser-user", { auth: "admin" });
+    const approvals = (audit.body.events as Array<{ type: string; channel?: string }>).filter(
+      (e) => e.type === "verification.approved",
+    );
+    expect(approvals).toEqual([expect.objectContaining({ channel: "webauthn" })]);
+    await context.close();
+  });
+});

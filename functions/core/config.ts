@@ -195,7 +195,8 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
           .strictObject({
             perHour: int(1, 1_000_000).default(200),
             overrides: z
-              .record(countryCode, int(1, 1_000_000))
+              // ZZ: numbers no country owns (satellite, international services), a favourite of pumping.
+              .record(z.union([countryCode, z.literal("ZZ")]), int(1, 1_000_000))
               .refine((overrides) => Object.keys(overrides).length <= 250, "at most 250 countries")
               .default({}),
           })

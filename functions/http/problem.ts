@@ -54,6 +54,9 @@ const TITLES: Record<number, string> = {
   503: "Service unavailable",
 };
 
+/** Where one status covers different situations, the code's own title. */
+const CODE_TITLES: Partial<Record<ErrorCode, string>> = { sms_blocked: "SMS refused by SMS protection" };
+
 export const statusOf = (code: ErrorCode): number => STATUS[code];
 
 /** RFC 9457 problem details. The one place where a domain error becomes an HTTP answer. */
@@ -68,7 +71,7 @@ export function problem(error: DomainError, extraHeaders: Record<string, string>
     headers["retry-after"] = String(error.extras.retryAfterSeconds);
   const body = {
     type: "about:blank",
-    title: TITLES[status] ?? "Error",
+    title: CODE_TITLES[error.code] ?? TITLES[status] ?? "Error",
     status,
     code: error.code,
     detail: error.message,

@@ -58,7 +58,11 @@ describe("a refused SMS", () => {
     const refused = await enrollSms("pump-5", phone, "198.51.100.9");
     expect(refused.status).toBe(429);
     expect(refused.headers["content-type"]).toContain("application/problem+json");
-    expect(refused.body).toMatchObject({ code: "sms_blocked", reason: "destination_limit" });
+    expect(refused.body).toMatchObject({
+      title: "SMS refused by SMS protection",
+      code: "sms_blocked",
+      reason: "destination_limit",
+    });
     const wait = Number(refused.body.retryAfterSeconds);
     expect(wait).toBeGreaterThan(3000);
     expect(refused.headers["retry-after"]).toBe(String(wait));

@@ -195,6 +195,35 @@ describe("blocked prefixes and modes", () => {
     d.smsCounters = real;
     const ctx = await loadAppContext(d, appId);
     expect((await smsProtectionStatus(d, ctx)).appSentToday).toBe(0);
+    // and the user's own send limit was given back
+    expect((await d.userState(appId, "alice"))?.sends ?? 0).toBe(0);
+  });
+
+  it("a counter fault still lets the code go by email when the user has it", async () => {
+    const { d, appId } = await app();
+    await d.enrollActive({ appId, userId: "alice", type: "email", email: "alice@example.com" });
+    await d.enrollActive({ appId, userId: "alice", type: "sms", phone: NUMBER });
+    const real = d.smsCounters;
+    d.smsCounters = Object.assign(Object.create(real) as typeof real, {
+      breakers: async () => {
+        throw new StoreUnavailable("smsCounters.read");
+      },
+    });
+    const sent = await sendChallenge(d, { appId, userId: "alice", channel: "auto", purpose: "login" });
+    expect(sent).toMatchObject({ channel: "email", fallbackUsed: true });
+    // monitor mode lets the SMS itself through
+    d.smsCounters = real;
+    await d.configure(appId, (c) => {
+      c.smsProtection.mode = "monitor";
+    });
+    d.smsCounters = Object.assign(Object.create(real) as typeof real, {
+      breakers: async () => {
+        throw new StoreUnavailable("smsCounters.read");
+      },
+    });
+    d.clock.advanceSeconds(3600);
+    const monitored = await sendChallenge(d, { appId, userId: "alice", channel: "sms", purpose: "login" });
+    expect(monitored.channel).toBe("sms");
   });
 
   it("gives the counts back when no provider took the SMS", async () => {
@@ -243,9 +272,10 @@ describe("the conversion breaker", () => {
     return { d, appId };
   }
 
-  it("opens after minSends unconverted SMS to a country, falls back to email, and resume closes it", async () => {
+  it("opens after minSends SMS to a country whose codes died unused, falls back to email, and resume closes it", async () => {
     const { d, appId } = await breakerApp();
     for (let i = 0; i < 5; i++) await enrollSms(d, appId, `bot${i}`, usNumber(i));
+    d.clock.advanceSeconds(600); // their codes are dead: the breaker counts them as unconverted
     const refused = await domainError(enrollSms(d, appId, "bot5", usNumber(5)));
     expect(refused.extras).toMatchObject({ reason: "conversion_breaker", retryAfterSeconds: 3600 });
     expect(d.audit.events.filter((e) => e.type === "sms.breaker_opened")).toEqual([
@@ -279,6 +309,7 @@ describe("the conversion breaker", () => {
   it("refuses nothing in monitor mode, even for a country paused while enforcing", async () => {
     const { d, appId } = await breakerApp();
     for (let i = 0; i < 5; i++) await enrollSms(d, appId, `bot${i}`, usNumber(i));
+    d.clock.advanceSeconds(600); // their codes are dead: the breaker counts them as unconverted
     await domainError(enrollSms(d, appId, "bot5", usNumber(5)));
     await d.configure(appId, (c) => {
       c.smsProtection.mode = "monitor";
@@ -293,12 +324,22 @@ describe("the conversion breaker", () => {
   it("closes by itself once the pause is over, audited once", async () => {
     const { d, appId } = await breakerApp();
     for (let i = 0; i < 5; i++) await enrollSms(d, appId, `bot${i}`, usNumber(i));
+    d.clock.advanceSeconds(600); // their codes are dead: the breaker counts them as unconverted
     await domainError(enrollSms(d, appId, "bot5", usNumber(5)));
     d.clock.advanceSeconds(3600);
     await enrollSms(d, appId, "later", usNumber(6));
     expect(d.audit.events.filter((e) => e.type === "sms.breaker_closed")).toEqual([
       expect.objectContaining({ outcome: "expired", target: "US" }),
     ]);
+  });
+
+  it("does not count a burst of sign-ups whose codes are still live as unconverted", async () => {
+    const { d, appId } = await app(); // defaults: minSends 20, minRate 0.2
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => enrollSms(d, appId, `new${i}`, usNumber(i))),
+    );
+    expect(burst).toHaveLength(40);
+    expect(d.audit.events.some((e) => e.type === "sms.breaker_opened")).toBe(false);
   });
 
   it("never opens for traffic that converts", async () => {

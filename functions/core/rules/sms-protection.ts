@@ -86,7 +86,7 @@ const perHourAndDay = (
 /**
  * The counters one SMS adds to, in the order their refusals are reported: the destination
  * number, the end user's IP (when the client app sent it), the app's day and the destination
- * country's hour (one item), and the country's conversion window (counted, never capped).
+ * country's hour (one item). The conversion window is counted only once a provider took the SMS.
  * In `enforce` mode the caps are conditions of the writes; in `monitor` mode the counts are
  * only compared afterwards.
  */
@@ -117,7 +117,7 @@ export function plannedCounters(protection: SmsProtection, send: SmsSend, now: E
     },
     limits,
   }));
-  return [...windowed, { write: conversionCount(protection, send.country, now, "sent"), limits: [] }];
+  return windowed;
 }
 
 /** The conversion window `at` falls in (fixed windows of `windowSeconds` from the epoch). */
@@ -129,18 +129,28 @@ export const conversionWindow = (protection: SmsProtection, at: EpochMs): EpochM
 export const conversionSort = (window: EpochMs, country: string): string =>
   `conv#${new Date(window).toISOString()}#${country}`;
 
-/** One SMS sent to `country`, or one approved verification of an SMS sent at `at`. */
+/**
+ * A window's sends are also counted in buckets (at least a code's lifetime long, at most 60 a
+ * window), so the breaker can leave out the codes that may still be typed in.
+ */
+const bucketMs = (protection: SmsProtection, codeTtlSeconds: number): number =>
+  Math.max(codeTtlSeconds, protection.conversion.windowSeconds / 60) * 1000;
+const bucketField = (index: number): string => `b${index}`;
+
+/** One SMS a provider took for `country` at `at`, or one approved verification of an SMS sent at `at`. */
 export function conversionCount(
   protection: SmsProtection,
   country: string,
   at: EpochMs,
   field: "sent" | "verified",
+  codeTtlSeconds: number,
 ): CounterAdd {
   const window = conversionWindow(protection, at);
+  const bucket = Math.floor((at - window) / bucketMs(protection, codeTtlSeconds));
   return {
     partition: APP_PARTITION,
     sort: conversionSort(window, country),
-    add: { [field]: 1 },
+    add: field === "sent" ? { sent: 1, [bucketField(bucket)]: 1 } : { verified: 1 },
     caps: {},
     expiresAt: window + protection.conversion.windowSeconds * 1000 + KEEP_MS,
   };
@@ -200,28 +210,46 @@ export type BreakerDecision =
   /** Too few of the sends before this one converted: the breaker opens, this send is refused. */
   | { kind: "open"; next: Breaker; until: EpochMs };
 
+/** Sends of the window whose codes may still be typed in: the buckets that end within a code's lifetime. */
+export function pendingSends(
+  protection: SmsProtection,
+  window: EpochMs,
+  counts: Counts,
+  now: EpochMs,
+  codeTtlSeconds: number,
+): number {
+  const size = bucketMs(protection, codeTtlSeconds);
+  let pending = 0;
+  for (let index = Math.floor((now - window) / size); index >= 0; index--) {
+    if (window + (index + 1) * size <= now - codeTtlSeconds * 1000) break;
+    pending += counts[bucketField(index)] ?? 0;
+  }
+  return pending;
+}
+
 /**
- * The conversion breaker for one country, on the window's counts after this send was added.
- * It opens once at least `minSends` earlier SMS went there in the window (since it last closed)
- * and fewer than `minRate` of them led to an approved verification.
+ * The conversion breaker for one country, on the window's counts as read before this send.
+ * It opens once at least `minSends` SMS went there in the window (since it last closed) whose
+ * codes can no longer be typed in, and fewer than `minRate` of them led to an approved
+ * verification. Codes still live are left out: a burst of real sign-ups is not unconverted yet.
  */
 export function decideBreaker(
   protection: SmsProtection,
   breaker: Breaker | undefined,
   window: EpochMs,
-  countsAfter: Counts,
+  counts: Counts,
   now: EpochMs,
+  codeTtlSeconds: number,
 ): BreakerDecision {
   const rev = (breaker?.rev ?? 0) + 1;
   if (breaker?.pausedUntil != null) {
     if (breaker.pausedUntil > now) return { kind: "paused", until: breaker.pausedUntil };
-    const before = { ...countsAfter, sent: (countsAfter.sent ?? 0) - 1 };
-    return { kind: "close", next: closedAt(window, before, rev) };
+    return { kind: "close", next: closedAt(window, counts, rev) };
   }
-  const { sent, verified } = effectiveConversion(breaker, window, countsAfter);
-  const earlier = sent - 1;
+  const { sent, verified } = effectiveConversion(breaker, window, counts);
+  const settled = Math.max(0, sent - pendingSends(protection, window, counts, now, codeTtlSeconds));
   const { minSends, minRate, pauseSeconds } = protection.conversion;
-  if (earlier < minSends || verified >= minRate * earlier) return { kind: "pass" };
+  if (settled < minSends || verified >= minRate * settled) return { kind: "pass" };
   const until = now + pauseSeconds * 1000;
   const base = breaker?.window === window ? breaker : closedAt(window, undefined, rev);
   return { kind: "open", until, next: { ...base, pausedUntil: until, window, rev } };

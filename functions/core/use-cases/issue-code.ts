@@ -101,19 +101,28 @@ export async function issueCode(
   let lastError: ProviderError | undefined;
   let blocked: Extract<Awaited<ReturnType<typeof admitSms>>, { kind: "refused" }> | undefined;
   let skipped: FallbackReason | undefined;
+  let storeFault: unknown;
   for (const [index, target] of input.targets.entries()) {
     let verificationId: string | undefined;
     const address = target.factor.address;
     // SMS protection decides before any SMS leaves; a refused one is never sent.
-    const admission =
-      target.channel === "sms" && address
-        ? await admitSms(deps, ctx, {
-            userId: input.userId,
-            to: address,
-            destination: target.factor.destination,
-            clientIp: input.clientIp,
-          })
-        : undefined;
+    let admission: Awaited<ReturnType<typeof admitSms>> | undefined;
+    try {
+      admission =
+        target.channel === "sms" && address
+          ? await admitSms(deps, ctx, {
+              userId: input.userId,
+              to: address,
+              destination: target.factor.destination,
+              clientIp: input.clientIp,
+            })
+          : undefined;
+    } catch (error) {
+      // Its counters are out of reach: no unprotected SMS, but the next channel may still carry the code.
+      storeFault = error;
+      skipped ??= "sms_protection";
+      continue;
+    }
     if (admission?.kind === "refused") {
       blocked = admission;
       skipped ??= "sms_protection";
@@ -150,6 +159,7 @@ export async function issueCode(
     await Promise.all([
       register(deps, appId, input.userId, slotKey(input.purpose, target.factor.type), slot, input.observed),
       recordAudit(deps, { ...sent, type: "challenge.sent" }),
+      admission?.kind === "admitted" ? admission.confirm() : undefined,
       fallbackUsed ? recordAudit(deps, { ...sent, type: "challenge.fallback" }) : undefined,
     ]);
     return { challenge: slot, fallbackUsed, ...(fallbackReason ? { fallbackReason } : {}) };
@@ -163,9 +173,10 @@ export async function issueCode(
       ...audit,
       type: "challenge.sent",
       channel: first.channel,
-      outcome: onlyBlocked ? "sms_blocked" : "delivery_failed",
+      outcome: storeFault !== undefined ? "unavailable" : onlyBlocked ? "sms_blocked" : "delivery_failed",
     }),
   ]);
+  if (storeFault !== undefined) throw storeFault;
   if (onlyBlocked && blocked) throw smsBlockedError(blocked, deps.clock.now());
   // The provider's own message can quote the destination: it stays out of client answers.
   throw new DomainError("delivery_failed", "No channel accepted the message.", {

@@ -36,22 +36,26 @@ export interface SmsAttempt {
 }
 
 export type SmsAdmission =
-  /** The SMS may go; `release` gives its counts back when no provider took it. */
-  | { kind: "admitted"; country: string; release: () => Promise<void> }
+  /**
+   * The SMS may go. `confirm` counts it in its country's conversion window once a provider
+   * took it (beside the challenge's registration); `release` gives its counts back when none did.
+   */
+  | { kind: "admitted"; country: string; confirm: () => Promise<void>; release: () => Promise<void> }
   | { kind: "refused"; reason: SmsBlockReason; retryAt: EpochMs };
 
-const nothingToRelease = async (): Promise<void> => undefined;
+const nothing = async (): Promise<void> => undefined;
 
 /**
  * SMS protection, before any SMS leaves: the blocked prefixes, then one round trip that adds
  * to every counter of the send in parallel (conditional writes in `enforce` mode) and reads
- * the country's breaker beside them. A refusal gives back what it added and is audited;
- * `monitor` mode audits what it would have refused and lets the SMS go; `off` does nothing.
+ * the country's breaker and conversion window beside them. A refusal gives back what it
+ * added and is audited; `monitor` mode audits what it would have refused and lets the SMS go
+ * (a store fault included); `off` does nothing. In `enforce` mode a store fault sends nothing.
  */
 export async function admitSms(deps: Deps, ctx: AppContext, attempt: SmsAttempt): Promise<SmsAdmission> {
   const protection = ctx.config.smsProtection;
   const country = countryOf(attempt.to) ?? UNKNOWN_COUNTRY;
-  if (protection.mode === "off") return { kind: "admitted", country, release: nothingToRelease };
+  if (protection.mode === "off") return { kind: "admitted", country, confirm: nothing, release: nothing };
   const { appId } = ctx.app;
   const now = deps.clock.now();
   const enforce = protection.mode === "enforce";
@@ -69,9 +73,11 @@ export async function admitSms(deps: Deps, ctx: AppContext, attempt: SmsAttempt)
     return refuse(deps, event, { reason: "blocked_prefix", retryAt: now + BLOCKED_PREFIX_RETRY_MS }, []);
   }
 
+  const window = conversionWindow(protection, now);
   const planned = plannedCounters(protection, { to: attempt.to, country, clientIp: attempt.clientIp }, now);
-  const [breakersRead, ...written] = await Promise.allSettled([
+  const [breakersRead, conversionRead, ...written] = await Promise.allSettled([
     deps.smsCounters.breakers(appId),
+    deps.smsCounters.counts(appId, { partition: APP_PARTITION, sort: conversionSort(window, country) }),
     ...planned.map((counter) => deps.smsCounters.add(appId, counter.write)),
   ]);
   const counts: CountResult[] = [];
@@ -83,53 +89,70 @@ export async function admitSms(deps: Deps, ctx: AppContext, attempt: SmsAttempt)
     if (value.ok && planned[i]) added.push(planned[i].write);
   });
   const release = () => giveBack(deps, appId, added);
-  const fault = [breakersRead, ...written].find((r) => r?.status === "rejected");
-  if (fault?.status === "rejected" || breakersRead?.status !== "fulfilled") {
-    // A counter that could not be written or read is a store fault: nothing leaves unprotected.
-    await release();
-    throw fault?.status === "rejected" ? fault.reason : new StoreUnavailable("smsCounters");
-  }
-  const breakers = breakersRead.value as Record<string, Breaker>;
+  const confirm = () =>
+    deps.smsCounters
+      .add(appId, conversionCount(protection, country, now, "sent", ctx.config.code.ttlSeconds))
+      .then(nothing, nothing);
+  const admitted: SmsAdmission = { kind: "admitted", country, confirm, release };
 
-  const flagged: Refusal[] = [];
-  if (prefix !== undefined)
-    flagged.push({ reason: "blocked_prefix", retryAt: now + BLOCKED_PREFIX_RETRY_MS });
-  const byCounters = judgeCounters(planned, counts);
-  if (byCounters) {
-    if (enforce) return refuse(deps, event, byCounters, added);
-    flagged.push(byCounters);
-  }
-
-  const conversion = counts[counts.length - 1];
-  const window = conversionWindow(protection, now);
-  const breaker = breakers[country];
-  const decision = decideBreaker(protection, breaker, window, conversion?.counts ?? {}, now);
-  if (decision.kind === "paused") {
-    const paused: Refusal = { reason: "conversion_breaker", retryAt: decision.until };
-    // Paused while enforcing, then switched to monitor: monitor still refuses nothing.
-    if (enforce) return refuse(deps, event, paused, added);
-    flagged.push(paused);
-  }
-  if (decision.kind === "close") {
-    if (await deps.smsCounters.setBreaker(appId, country, decision.next, breaker?.rev ?? 0)) {
-      await recordAudit(deps, { ...event, type: "sms.breaker_closed", outcome: "expired" });
+  try {
+    if (
+      breakersRead?.status !== "fulfilled" ||
+      conversionRead?.status !== "fulfilled" ||
+      counts.length < planned.length
+    ) {
+      const fault = [breakersRead, conversionRead, ...written].find((r) => r?.status === "rejected");
+      throw fault?.status === "rejected" ? fault.reason : new StoreUnavailable("smsCounters");
     }
-  }
-  if (decision.kind === "open") {
-    const breakerRefusal: Refusal = { reason: "conversion_breaker", retryAt: decision.until };
-    if (!enforce) {
-      flagged.push(breakerRefusal);
-    } else {
+    const breakers = breakersRead.value as Record<string, Breaker>;
+    const conversion = conversionRead.value as Counts;
+
+    const flagged: Refusal[] = [];
+    if (prefix !== undefined)
+      flagged.push({ reason: "blocked_prefix", retryAt: now + BLOCKED_PREFIX_RETRY_MS });
+    const byCounters = judgeCounters(planned, counts);
+    if (byCounters) {
+      if (enforce) return await refuse(deps, event, byCounters, added);
+      flagged.push(byCounters);
+    }
+
+    const breaker = breakers[country];
+    const decision = decideBreaker(protection, breaker, window, conversion, now, ctx.config.code.ttlSeconds);
+    if (decision.kind === "paused") {
+      const paused: Refusal = { reason: "conversion_breaker", retryAt: decision.until };
+      // Paused while enforcing, then switched to monitor: monitor still refuses nothing.
+      if (enforce) return await refuse(deps, event, paused, added);
+      flagged.push(paused);
+    }
+    if (decision.kind === "close") {
       if (await deps.smsCounters.setBreaker(appId, country, decision.next, breaker?.rev ?? 0)) {
-        await recordAudit(deps, { ...event, type: "sms.breaker_opened", outcome: "opened" });
+        await recordAudit(deps, { ...event, type: "sms.breaker_closed", outcome: "expired" });
       }
-      return refuse(deps, event, breakerRefusal, added);
     }
+    if (decision.kind === "open") {
+      const breakerRefusal: Refusal = { reason: "conversion_breaker", retryAt: decision.until };
+      if (!enforce) {
+        flagged.push(breakerRefusal);
+      } else {
+        if (await deps.smsCounters.setBreaker(appId, country, decision.next, breaker?.rev ?? 0)) {
+          await recordAudit(deps, { ...event, type: "sms.breaker_opened", outcome: "opened" });
+        }
+        return await refuse(deps, event, breakerRefusal, added);
+      }
+    }
+    await Promise.all(
+      flagged.map((f) => recordAudit(deps, { ...event, type: "sms.flagged", outcome: f.reason })),
+    );
+    return admitted;
+  } catch (error) {
+    // Whatever failed after counting: give the counts back. Enforcing, nothing leaves
+    // unprotected (the caller answers 503 or tries the next channel); monitoring refuses nothing.
+    if (enforce) {
+      await release();
+      throw error;
+    }
+    return admitted;
   }
-  await Promise.all(
-    flagged.map((f) => recordAudit(deps, { ...event, type: "sms.flagged", outcome: f.reason })),
-  );
-  return { kind: "admitted", country, release };
 }
 
 async function refuse(
@@ -173,12 +196,18 @@ export function conversionOf(
 ): { record: () => Promise<void>; undo: () => Promise<void> } | undefined {
   const protection = ctx.config.smsProtection;
   if (protection.mode === "off" || slot.channel !== "sms" || slot.country === undefined) return undefined;
-  const counter = conversionCount(protection, slot.country, slot.createdAt, "verified");
+  const counter = conversionCount(
+    protection,
+    slot.country,
+    slot.createdAt,
+    "verified",
+    ctx.config.code.ttlSeconds,
+  );
   const { appId } = ctx.app;
   return {
     // Best-effort: a lost count makes the breaker stricter, never lets more SMS through.
-    record: () => deps.smsCounters.add(appId, counter).then(nothingToRelease, nothingToRelease),
-    undo: () => deps.smsCounters.subtract(appId, counter).catch(nothingToRelease),
+    record: () => deps.smsCounters.add(appId, counter).then(nothing, nothing),
+    undo: () => deps.smsCounters.subtract(appId, counter).catch(nothing),
   };
 }
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { defaultAppConfig } from "#core/config";
-import { clientIpKey, decideBreaker, judgeCounters, plannedCounters } from "#core/rules/sms-protection";
+import {
+  clientIpKey,
+  conversionCount,
+  decideBreaker,
+  judgeCounters,
+  plannedCounters,
+} from "#core/rules/sms-protection";
 
 const protection = () => structuredClone(defaultAppConfig("Acme").smsProtection);
 const NOON = Date.UTC(2030, 0, 1, 12, 30);
@@ -24,20 +30,20 @@ describe("plannedCounters", () => {
     p.perCountry.overrides = { NG: 5 };
     const send = { to: "+2348031234567", country: "NG", clientIp: "198.51.100.1" };
     const enforced = plannedCounters(p, send, NOON);
-    expect(enforced.map((c) => c.write.partition)).toEqual([
-      "to#+2348031234567",
-      "ip#198.51.100.1",
-      "app",
-      "app",
-    ]);
+    expect(enforced.map((c) => c.write.partition)).toEqual(["to#+2348031234567", "ip#198.51.100.1", "app"]);
     expect(enforced[2]?.write.caps).toEqual({ sent: 10_000, "NG#h12": 5 });
-    expect(enforced[3]?.write).toMatchObject({ sort: "conv#2030-01-01T12:00:00.000Z#NG", caps: {} });
+    // a sent SMS counts in its conversion window and its 5-minute bucket (12:30 is bucket 6)
+    expect(conversionCount(p, "NG", NOON, "sent", 300)).toMatchObject({
+      sort: "conv#2030-01-01T12:00:00.000Z#NG",
+      add: { sent: 1, b6: 1 },
+      caps: {},
+    });
     p.mode = "monitor";
     expect(plannedCounters(p, send, NOON).every((c) => Object.keys(c.write.caps).length === 0)).toBe(true);
   });
 
   it("counts no IP when the client app sent none", () => {
-    expect(plannedCounters(protection(), { to: "+14155550123", country: "US" }, NOON)).toHaveLength(3);
+    expect(plannedCounters(protection(), { to: "+14155550123", country: "US" }, NOON)).toHaveLength(2);
   });
 });
 
@@ -72,33 +78,43 @@ describe("decideBreaker", () => {
   p.conversion.minSends = 10;
   p.conversion.minRate = 0.2;
   const window = Date.UTC(2030, 0, 1, 12);
+  const TTL = 300;
+  /** Counts of sends made in the window's first bucket (12:00-12:05), judged at 12:30: their codes are dead. */
+  const settled = (sent: number, verified = 0) => ({ sent, verified, b0: sent });
 
-  it("passes until minSends earlier SMS went out, then opens when fewer than minRate converted", () => {
-    expect(decideBreaker(p, undefined, window, { sent: 10, verified: 0 }, NOON).kind).toBe("pass");
-    const open = decideBreaker(p, undefined, window, { sent: 11, verified: 1 }, NOON);
+  it("opens once minSends SMS whose codes are dead went out and fewer than minRate converted", () => {
+    expect(decideBreaker(p, undefined, window, settled(9), NOON, TTL).kind).toBe("pass");
+    const open = decideBreaker(p, undefined, window, settled(10, 1), NOON, TTL);
     expect(open).toMatchObject({ kind: "open", until: NOON + 3600_000 });
-    expect(decideBreaker(p, undefined, window, { sent: 11, verified: 2 }, NOON).kind).toBe("pass");
+    expect(decideBreaker(p, undefined, window, settled(10, 2), NOON, TTL).kind).toBe("pass");
+  });
+
+  it("leaves out sends whose codes may still be typed in: a burst of real sign-ups is not unconverted", () => {
+    // 30 sends in the last five minutes (bucket 5: 12:25-12:30), nobody has typed a code yet
+    const burst = { sent: 30, verified: 0, b5: 30 };
+    expect(decideBreaker(p, undefined, window, burst, NOON, TTL).kind).toBe("pass");
+    // ten minutes later the same codes are dead
+    expect(decideBreaker(p, undefined, window, burst, NOON + 600_000, TTL).kind).toBe("open");
   });
 
   it("judges only what came after the breaker last closed in this window", () => {
     const closed = { pausedUntil: null, window, sentBase: 40, verifiedBase: 0, rev: 3 };
-    expect(decideBreaker(p, closed, window, { sent: 45, verified: 0 }, NOON).kind).toBe("pass");
+    expect(decideBreaker(p, closed, window, settled(45), NOON, TTL).kind).toBe("pass");
     // another window: the base no longer applies
-    expect(decideBreaker(p, { ...closed, window: window - 3600_000 }, window, { sent: 45 }, NOON).kind).toBe(
-      "open",
-    );
+    const older = { ...closed, window: window - 3600_000 };
+    expect(decideBreaker(p, older, window, settled(45), NOON, TTL).kind).toBe("open");
   });
 
   it("refuses while paused and closes once the pause is over, judging afresh from then", () => {
     const paused = { pausedUntil: NOON + 1000, window, sentBase: 0, verifiedBase: 0, rev: 1 };
-    expect(decideBreaker(p, paused, window, { sent: 30 }, NOON)).toEqual({
+    expect(decideBreaker(p, paused, window, settled(30), NOON, TTL)).toEqual({
       kind: "paused",
       until: NOON + 1000,
     });
-    const close = decideBreaker(p, paused, window, { sent: 30, verified: 2 }, NOON + 1000);
+    const close = decideBreaker(p, paused, window, settled(30, 2), NOON + 1000, TTL);
     expect(close).toEqual({
       kind: "close",
-      next: { pausedUntil: null, window, sentBase: 29, verifiedBase: 2, rev: 2 },
+      next: { pausedUntil: null, window, sentBase: 30, verifiedBase: 2, rev: 2 },
     });
   });
 });

@@ -157,7 +157,14 @@ export async function issueCode(
     const fallbackReason = fallbackUsed ? (skipped ?? "no_factor") : undefined;
     const sent = { ...audit, channel: slot.channel, destination: slot.destination, outcome: "sent" };
     await Promise.all([
-      register(deps, appId, input.userId, slotKey(input.purpose, target.factor.type), slot, input.observed),
+      registerSlot(
+        deps,
+        appId,
+        input.userId,
+        slotKey(input.purpose, target.factor.type),
+        slot,
+        input.observed,
+      ),
       recordAudit(deps, { ...sent, type: "challenge.sent" }),
       admission?.kind === "admitted" ? admission.confirm() : undefined,
       fallbackUsed ? recordAudit(deps, { ...sent, type: "challenge.fallback" }) : undefined,
@@ -216,8 +223,8 @@ async function reserve(
   throw new StoreUnavailable("reserveSend: too much contention");
 }
 
-/** The delivered code becomes current in its slot, unless a newer one is there already. */
-async function register(
+/** The delivered code (or a WebAuthn challenge) becomes current in its slot, unless a newer one is there already. */
+export async function registerSlot(
   deps: Deps,
   appId: string,
   userId: string,

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "../../audit.ts";
 import { wellFormed } from "../../config.ts";
-import { DomainError, StoreUnavailable } from "../../errors.ts";
+import { DomainError } from "../../errors.ts";
 import { and, merge } from "../../model/state-write.ts";
 import type { ChallengeSlot, FactorRecord, UserState } from "../../model/user.ts";
 import { codeExpiredError, invalidCodeError } from "../../policy.ts";
@@ -10,8 +10,6 @@ import type { Deps } from "../../ports.ts";
 import {
   findSlot,
   newChallengeId,
-  newerHoldsSlot,
-  registerChallenge,
   slotExpired,
   slotKey,
   spendChallenge,
@@ -19,6 +17,7 @@ import {
 } from "../../rules/challenges.ts";
 import { provesFactor } from "../../rules/factors.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
+import { registerSlot } from "../../use-cases/issue-code.ts";
 import type { Check } from "../../verification.ts";
 import type { ActivationCheck, FactorKind, Verifier } from "../kind.ts";
 import {
@@ -34,8 +33,6 @@ import { acceptSignCount, signCountAdvances } from "./sign-count.ts";
 /** COSE algorithms offered and accepted: EdDSA, ES256, RS256 (what security keys and platforms use). */
 const ALGORITHMS = [-8, -7, -257];
 const MAX_ACTIVE = 10;
-/** Bound on compare-and-set rounds when registering a challenge under contention. */
-const MAX_ROUNDS = 50;
 
 const notConfigured = () =>
   new DomainError(
@@ -212,24 +209,6 @@ const webauthnVerifier: Verifier = {
   },
 };
 
-/** Registers the challenge as the current one of its slot (a newer one wins), like a delivered code. */
-async function registerSlot(
-  deps: Deps,
-  appId: string,
-  userId: string,
-  slot: ChallengeSlot,
-  observed?: UserState,
-) {
-  const key = slotKey(slot.purpose, "webauthn");
-  let state = observed;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const written = await deps.store.writeUserState(appId, userId, registerChallenge(state, key, slot));
-    if (written.ok || newerHoldsSlot(written.state, key, slot)) return;
-    state = written.state;
-  }
-  throw new StoreUnavailable("registerChallenge: too much contention");
-}
-
 /** Passkeys and security keys (WebAuthn) as a second factor: up to 10 per user, a key and its backups. */
 export const webauthn: FactorKind = {
   type: "webauthn",
@@ -318,7 +297,7 @@ export const webauthn: FactorKind = {
       nonce: requestOptions.challenge,
     };
     await Promise.all([
-      registerSlot(deps, appId, request.userId, slot, request.state),
+      registerSlot(deps, appId, request.userId, slotKey(slot.purpose, "webauthn"), slot, request.state),
       recordAudit(deps, {
         appId,
         userId: request.userId,

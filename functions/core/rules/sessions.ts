@@ -43,8 +43,10 @@ export function issueSessionToken(pepper: string, claims: SessionClaims): string
 export function readSessionToken(pepper: string, token: string): SessionClaims | undefined {
   const match = /^otps_([A-Za-z0-9_-]{1,1024})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match?.[1] || !match[2]) return undefined;
-  const expected = createHmac("sha256", sessionKey(pepper)).update(match[1]).digest();
-  const given = Buffer.from(match[2], "base64url");
+  // Compared as text: base64url's last character carries spare bits, so comparing decoded bytes
+  // would also accept other spellings of the same signature (one session, several tokens).
+  const expected = Buffer.from(createHmac("sha256", sessionKey(pepper)).update(match[1]).digest("base64url"));
+  const given = Buffer.from(match[2]);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
     const c = JSON.parse(Buffer.from(match[1], "base64url").toString("utf8")) as Record<string, unknown>;

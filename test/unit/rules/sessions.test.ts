@@ -67,6 +67,8 @@ describe("session tokens", () => {
         p.a = "app2";
       }),
       `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`,
+      // the same signature bytes spelled otherwise (the last character's spare bits)
+      `${token.slice(0, -1)}${String.fromCharCode(token.charCodeAt(token.length - 1) ^ 1)}`,
       token.replace(".", ""),
       `${token}x`,
     ];

@@ -4,7 +4,8 @@ import { DomainError, ProviderError, StoreUnavailable } from "../errors.ts";
 import type { ChallengePurpose, ChallengeSlot, CodeChannel, FactorRecord, UserState } from "../model/user.ts";
 import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError, withTimeout } from "../policy.ts";
 import type { Deps } from "../ports.ts";
-import { newChallengeId, newerHoldsSlot, registerChallenge, slotKey } from "../rules/challenges.ts";
+import { registerSlot } from "../register-slot.ts";
+import { newChallengeId, slotKey } from "../rules/challenges.ts";
 import { giveBackSend, reserveSend } from "../rules/sends.ts";
 import { renderTemplate, templatesFor } from "../templates.ts";
 import type { AppContext } from "./app-config.ts";
@@ -221,22 +222,4 @@ async function reserve(
     state = written.state;
   }
   throw new StoreUnavailable("reserveSend: too much contention");
-}
-
-/** The delivered code (or a WebAuthn challenge) becomes current in its slot, unless a newer one is there already. */
-export async function registerSlot(
-  deps: Deps,
-  appId: string,
-  userId: string,
-  key: string,
-  slot: ChallengeSlot,
-  observed: UserState | undefined,
-): Promise<void> {
-  let state = observed;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const written = await deps.store.writeUserState(appId, userId, registerChallenge(state, key, slot));
-    if (written.ok || newerHoldsSlot(written.state, key, slot)) return;
-    state = written.state;
-  }
-  throw new StoreUnavailable("registerChallenge: too much contention");
 }

@@ -7,6 +7,7 @@ import { and, merge } from "../../model/state-write.ts";
 import type { ChallengeSlot, FactorRecord, UserState } from "../../model/user.ts";
 import { codeExpiredError, invalidCodeError } from "../../policy.ts";
 import type { Deps } from "../../ports.ts";
+import { registerSlot } from "../../register-slot.ts";
 import {
   findSlot,
   newChallengeId,
@@ -17,7 +18,6 @@ import {
 } from "../../rules/challenges.ts";
 import { provesFactor } from "../../rules/factors.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
-import { registerSlot } from "../../use-cases/issue-code.ts";
 import type { Check } from "../../verification.ts";
 import type { ActivationCheck, FactorKind, Verifier } from "../kind.ts";
 import {

@@ -9,7 +9,7 @@ import {
   revokeApiKey,
   unlockUser,
 } from "#core/use-cases/admin";
-import { getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
+import { getAppConfig, patchAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { createApp } from "#core/use-cases/create-app";
 import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
 import { resumeCountry, smsProtectionStatus } from "#core/use-cases/sms-protection";
@@ -33,6 +33,7 @@ import {
 } from "#http/schemas";
 
 const etag = (version: number): string => `"${version}"`;
+const MERGE_PATCH = "application/merge-patch+json";
 
 /**
  * `If-Match: "7"` (or `W/"7"`), or `*` for "whatever is current". It is required: a config
@@ -69,6 +70,19 @@ export const adminRoutes: RouteImpls = {
         appId: idParam(params, "appId"),
         actor,
         body,
+        ifMatch: parseIfMatch(headers["if-match"]),
+      });
+      return json(200, config, { etag: etag(version) });
+    },
+  }),
+  "PATCH /v1/admin/apps/{appId}/config": route({
+    body: configBody,
+    contentType: MERGE_PATCH,
+    run: async ({ params, body, headers, actor }, deps) => {
+      const { config, version } = await patchAppConfig(deps, {
+        appId: idParam(params, "appId"),
+        actor,
+        patch: body,
         ifMatch: parseIfMatch(headers["if-match"]),
       });
       return json(200, config, { etag: etag(version) });

@@ -8,7 +8,7 @@ export type FunctionName = "send" | "verify" | "enroll" | "admin-config";
 /** client: app API key. admin: IAM in the cloud, admin token locally. public: none. local: served only by `npm start`. */
 export type AuthKind = "client" | "admin" | "public" | "local";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface Route {
   readonly method: HttpMethod;
@@ -43,6 +43,7 @@ export const routes = [
   { method: "GET", path: "/v1/admin/apps/{appId}/audit", fn: "admin-config", auth: "admin" },
   { method: "GET", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
   { method: "PUT", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
+  { method: "PATCH", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
   { method: "GET", path: "/v1/admin/secrets", fn: "admin-config", auth: "admin" },
   { method: "PUT", path: "/v1/admin/secrets/{name}", fn: "admin-config", auth: "admin" },
   { method: "POST", path: "/v1/admin/apps/{appId}/test-message", fn: "admin-config", auth: "admin" },

@@ -18,6 +18,7 @@ export type ErrorCode =
   | "factor_exists"
   | "conflict"
   | "precondition_required"
+  | "unsupported_media_type"
   | "code_expired"
   | "version_conflict"
   | "invalid_code"

@@ -26,6 +26,8 @@ export interface RouteRequest<B> {
 
 export interface RouteImpl<B = unknown> {
   body?: z.ZodType<B>;
+  /** The one media type the body must have (415 `unsupported_media_type` otherwise); any JSON type when absent. */
+  contentType?: string;
   run(request: RouteRequest<B>, deps: HandlerDeps): Promise<HttpResult>;
 }
 
@@ -68,6 +70,7 @@ export function createHandler(fn: FunctionName, impls: RouteImpls, getDeps: () =
     if (!impl || found.route.fn !== fn) throw new DomainError("not_found", "No such route.");
     const headers = lowerCaseHeaders(event.headers);
     const appId = await authorize(deps, found.route, headers, event);
+    if (impl.contentType) requireMediaType(headers["content-type"], impl.contentType);
     const raw = readJsonBody(event, headers, impl.body !== undefined);
     let body: unknown = raw;
     if (impl.body) {
@@ -107,6 +110,16 @@ function resolveRoute(
   if (match.kind === "found") return match;
   if (match.kind === "method_not_allowed") return { allow: match.allow };
   throw new DomainError("not_found", "No such route.");
+}
+
+function requireMediaType(header: string | undefined, wanted: string): void {
+  const sent = header?.split(";")[0]?.trim().toLowerCase();
+  if (sent !== wanted) {
+    throw new DomainError(
+      "unsupported_media_type",
+      `Send the body as ${wanted}${sent ? `, not ${sent}` : " (no Content-Type was sent)"}.`,
+    );
+  }
 }
 
 function adminActor(event: Event, deps: HandlerDeps): string | undefined {

@@ -22,6 +22,8 @@ interface OperationDoc {
   body?: z.ZodType;
   /** A whole document (config PUT): every field with a default must be sent, so it is described as the schema's output. */
   wholeDocument?: boolean;
+  /** A merge patch (config PATCH): any subset of the document, sent as `application/merge-patch+json`. */
+  mergePatch?: boolean;
   /** Route-specific errors; the auth, request and availability errors are added for every route. */
   errors: ErrorCode[];
   query?: Record<string, { description: string; schema: Record<string, unknown> }>;
@@ -140,6 +142,21 @@ export const operationDocs: Record<string, OperationDoc> = {
     body: appConfigSchema,
     wholeDocument: true,
     errors: ["app_not_found", "invalid_config", "version_conflict", "precondition_required"],
+  },
+  "PATCH /v1/admin/apps/{appId}/config": {
+    summary:
+      "Change some of the app's configuration with an RFC 7396 merge patch (null removes a field or restores its default)",
+    status: 200,
+    body: appConfigSchema,
+    mergePatch: true,
+    errors: [
+      "app_not_found",
+      "invalid_request",
+      "invalid_config",
+      "version_conflict",
+      "precondition_required",
+      "unsupported_media_type",
+    ],
   },
   "GET /v1/admin/apps/{appId}/users/{userId}": {
     summary: "A user's state, masked factors and counts",
@@ -299,11 +316,21 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
       ? {
           requestBody: {
             required: true,
-            content: {
-              "application/json": {
-                schema: doc.wholeDocument ? documentSchema(doc.body) : jsonSchema(doc.body),
-              },
-            },
+            content: doc.mergePatch
+              ? {
+                  "application/merge-patch+json": {
+                    schema: {
+                      type: "object",
+                      description:
+                        "Any part of the configuration document (the PUT body): objects merge member by member, arrays and values replace, null removes.",
+                    },
+                  },
+                }
+              : {
+                  "application/json": {
+                    schema: doc.wholeDocument ? documentSchema(doc.body) : jsonSchema(doc.body),
+                  },
+                },
           },
         }
       : {}),

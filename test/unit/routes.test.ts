@@ -27,7 +27,7 @@ describe("matchRoute", () => {
     expect([...match.allow].sort()).toEqual(["GET", "POST"]);
     expect(matchRoute("GET", "/v1/challenges")).toEqual({ kind: "method_not_allowed", allow: ["POST"] });
     const config = matchRoute("POST", "/v1/admin/apps/a1/config");
-    expect(config.kind === "method_not_allowed" && [...config.allow].sort()).toEqual(["GET", "PUT"]);
+    expect(config.kind === "method_not_allowed" && [...config.allow].sort()).toEqual(["GET", "PATCH", "PUT"]);
   });
 
   it("answers not_found for an unknown path", () => {

@@ -1,6 +1,13 @@
 import { recordAudit } from "../audit.ts";
-import { type AppConfig, type ConfigRules, parseAppConfig, parseAppConfigDocument } from "../config.ts";
-import { DomainError, type FieldError } from "../errors.ts";
+import {
+  type AppConfig,
+  type ConfigParse,
+  type ConfigRules,
+  parseAppConfig,
+  parseAppConfigDocument,
+} from "../config.ts";
+import { DomainError, type FieldError, invalidRequest } from "../errors.ts";
+import { applyMergePatch } from "../merge-patch.ts";
 import type { AppRecord, Deps } from "../ports.ts";
 
 export interface AppContext {
@@ -36,15 +43,22 @@ export async function loadAppContext(
   if (!app || !stored) throw new DomainError("app_not_found", `App ${appId} does not exist.`);
   const parsed = parseAppConfig(stored.raw, deps.configRules);
   if (!parsed.ok) throw new StoredConfigInvalid(appId, parsed.errors);
-  // A config stored before the issuer (or rpName) was written reads as complete, so GET, edit, PUT works on it.
-  const totp = { ...parsed.config.totp, issuer: parsed.config.totp.issuer ?? app.name };
-  const webauthn = { ...parsed.config.webauthn, rpName: parsed.config.webauthn.rpName ?? app.name };
   return {
     app,
-    config: { ...parsed.config, totp, webauthn, version: stored.version },
+    config: asShown(app, { ...parsed.config, version: stored.version }),
     version: stored.version,
   };
 }
+
+/**
+ * A config without an issuer (or rpName) of its own, stored before they were written or
+ * removed by a patch, uses the app's name: shown so, GET, edit, PUT works on it.
+ */
+const asShown = (app: AppRecord, config: AppConfig): AppConfig => ({
+  ...config,
+  totp: { ...config.totp, issuer: config.totp.issuer ?? app.name },
+  webauthn: { ...config.webauthn, rpName: config.webauthn.rpName ?? app.name },
+});
 
 export async function getAppConfig(
   deps: Pick<Deps, "store"> & ConfigRulesDeps,
@@ -65,25 +79,60 @@ export async function updateAppConfig(
   deps: Pick<Deps, "store" | "audit" | "clock"> & ConfigRulesDeps,
   input: { appId: string; body: unknown; ifMatch: number | "*"; actor?: string },
 ): Promise<AppContext> {
-  const [app, stored] = await Promise.all([
-    deps.store.getApp(input.appId),
-    deps.store.getConfig(input.appId),
-  ]);
-  if (!app || !stored) throw new DomainError("app_not_found", `App ${input.appId} does not exist.`);
-  if (input.ifMatch !== "*" && input.ifMatch !== stored.version) {
-    throw versionConflict(stored.version);
-  }
+  const { app, stored } = await readForWrite(deps, input.appId, input.ifMatch);
   const body = isObject(input.body) ? { ...input.body } : input.body;
   if (isObject(body)) delete body.version;
-  const parsed = parseAppConfigDocument(body, deps.configRules);
+  return writeConfig(deps, input, app, stored.version, parseAppConfigDocument(body, deps.configRules));
+}
+
+/**
+ * Changes only what an RFC 7396 merge patch names (`PATCH`): it applies to the config as
+ * `GET` shows it; `null` removes a member, so an optional field goes and any other takes its
+ * default. The result is checked as a whole, and written under the same version condition
+ * as a `PUT`.
+ */
+export async function patchAppConfig(
+  deps: Pick<Deps, "store" | "audit" | "clock"> & ConfigRulesDeps,
+  input: { appId: string; patch: unknown; ifMatch: number | "*"; actor?: string },
+): Promise<AppContext> {
+  if (!isObject(input.patch)) {
+    throw invalidRequest([{ path: "(body)", message: "a merge patch must be a JSON object" }]);
+  }
+  const current = await loadAppContext(deps, input.appId);
+  if (input.ifMatch !== "*" && input.ifMatch !== current.version) throw versionConflict(current.version);
+  const { version: _stored, ...document } = current.config;
+  const { version: _sent, ...patch } = input.patch;
+  const patched = applyMergePatch(document, patch);
+  return writeConfig(deps, input, current.app, current.version, parseAppConfig(patched, deps.configRules));
+}
+
+async function readForWrite(
+  deps: Pick<Deps, "store">,
+  appId: string,
+  ifMatch: number | "*",
+): Promise<{ app: AppRecord; stored: { version: number } }> {
+  const [app, stored] = await Promise.all([deps.store.getApp(appId), deps.store.getConfig(appId)]);
+  if (!app || !stored) throw new DomainError("app_not_found", `App ${appId} does not exist.`);
+  if (ifMatch !== "*" && ifMatch !== stored.version) throw versionConflict(stored.version);
+  return { app, stored };
+}
+
+/** One conditional write on the version that was read, then the audit event. */
+async function writeConfig(
+  deps: Pick<Deps, "store" | "audit" | "clock">,
+  input: { appId: string; actor?: string },
+  app: AppRecord,
+  readVersion: number,
+  parsed: ConfigParse,
+): Promise<AppContext> {
   if (!parsed.ok) {
     throw new DomainError("invalid_config", "The configuration is incomplete or has invalid values.", {
       errors: parsed.errors,
     });
   }
-  const nextVersion = stored.version + 1;
+  const nextVersion = readVersion + 1;
   const config: AppConfig = { ...parsed.config, version: nextVersion };
-  const result = await deps.store.putConfig(input.appId, config, stored.version);
+  const result = await deps.store.putConfig(input.appId, config, readVersion);
   if (result === "conflict") throw versionConflict();
   await recordAudit(deps, {
     appId: input.appId,
@@ -91,7 +140,7 @@ export async function updateAppConfig(
     outcome: `version ${nextVersion}`,
     actor: input.actor,
   });
-  return { app, config, version: nextVersion };
+  return { app, config: asShown(app, config), version: nextVersion };
 }
 
 const versionConflict = (current?: number): DomainError =>

@@ -10,6 +10,7 @@ otp-service is running locally.
   App          ${appId}
   API key      ${apiKey}
   Admin token  in ${dir}/credentials.json (admin routes: Authorization: Bearer <adminToken>)
+  Other terminals: export OTP_LOCAL_DIR=${dir}   (the README's snippets read the credentials there)
   Outbox       ${baseUrl}/dev/outbox   (every SMS and email the local stack "sent")
   SES (local)  ${sesUrl}                (aws-ses-v2-local's mail viewer)
   Demo app     http://localhost:${new URL(baseUrl).port}/demo/   (passkeys and security keys; open it on localhost)

@@ -84,6 +84,22 @@ afterAll(async () => {
 });
 
 describe("npm start, as a new user runs it", () => {
+  it("the walk-through stops with a clear message, not a stack trace, when it finds no credentials", async () => {
+    const missing = join(dir, "not-started");
+    const failed = await run("bash", ["-euo", "pipefail", "-c", await walkthrough()], {
+      cwd: root,
+      env: { ...process.env, OTP_LOCAL_DIR: missing },
+    }).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr.trim()).toBe(
+      `No ${missing}/credentials.json: run npm start first, here or with OTP_LOCAL_DIR set to its folder.`,
+    );
+    expect(failed?.stdout).toBe("");
+  });
+
   it("prints working credentials, runs the README walk-through verbatim, and keeps data across a restart", async () => {
     const first = await start(dir, port);
     expect(first.child.exitCode).toBeNull();
@@ -107,6 +123,8 @@ describe("npm start, as a new user runs it", () => {
     expect(stdout).toMatch(/"recoveryCodes":\["[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}"/);
     expect(stdout).toContain('{"valid":true,"userId":"alice"');
     expect(stdout).toMatch(/etag: "1"/i);
+    expect(stdout).toMatch(/^600$/m);
+    expect(stdout).toMatch(/^5$/m);
 
     const busy = await start(dir, port);
     expect(await busy.exited).toBe(1);

@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
+import { DynamoIdempotency } from "#adapters/dynamodb-idempotency";
 import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { FileSecrets } from "#adapters/file-secrets";
@@ -142,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
       // The same counters as the cloud, on the local table: SMS protection behaves exactly alike.
       smsCounters: new DynamoSmsCounters(documents, { tableName: TABLE_NAME }),
+      idempotency: new DynamoIdempotency(documents, { tableName: TABLE_NAME }),
       secrets,
       clock,
       ...providers,

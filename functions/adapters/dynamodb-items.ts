@@ -18,6 +18,8 @@ export const keys = {
     pk: `SMS#${appId}#${partition}`,
     sk: sort,
   }),
+  /** A first answer to an `Idempotency-Key` request, by the key's hash. */
+  idempotency: (appId: string, keyHash: string) => ({ pk: `IDEM#${appId}#${keyHash}`, sk: "IDEM" }),
   audit: (appId: string, at: number, id: string) => ({
     pk: `AUDIT#${appId}`,
     sk: `${new Date(at).toISOString()}#${id}`,

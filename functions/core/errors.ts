@@ -17,6 +17,8 @@ export type ErrorCode =
   | "method_not_allowed"
   | "factor_exists"
   | "conflict"
+  | "request_in_progress"
+  | "idempotency_key_reused"
   | "precondition_required"
   | "unsupported_media_type"
   | "code_expired"

@@ -3,6 +3,7 @@ import type { AppConfig, ConfigRules } from "./config.ts";
 import type { Breaker, CounterAdd, CounterKey, CountResult, Counts } from "./model/sms-protection.ts";
 import type { StateWrite } from "./model/state-write.ts";
 import type { FactorRecord, UserRecords, UserState } from "./model/user.ts";
+import type { IdempotencyRecord } from "./rules/idempotency.ts";
 
 /** Times in the domain are epoch milliseconds; the HTTP layer renders ISO-8601. */
 export type EpochMs = number;
@@ -247,6 +248,22 @@ export interface Audit {
 /** Service-wide events (provider secrets) are kept under this pseudo app id. */
 export const SERVICE_AUDIT_APP_ID = "_service";
 
+/**
+ * First answers to requests sent with an `Idempotency-Key`, per app and key hash. `claim` is one
+ * conditional write: it succeeds only when no live record holds the key, else it returns the one
+ * that does. `complete` and `release` apply only while `token` still holds the claim.
+ */
+export interface IdempotencyRecords {
+  claim<R>(
+    appId: string,
+    keyHash: string,
+    record: IdempotencyRecord<R>,
+    now: number,
+  ): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord<R> }>;
+  complete<R>(appId: string, keyHash: string, token: string, response: R): Promise<void>;
+  release(appId: string, keyHash: string, token: string): Promise<void>;
+}
+
 export interface Deps {
   store: Store;
   clock: Clock;
@@ -261,6 +278,8 @@ export interface Deps {
   smsVerification: (config: AppConfig) => VerificationProvider;
   audit: Audit;
   smsCounters: SmsCounters;
+  /** Only the send function replays first answers; elsewhere there is nothing to wire. */
+  idempotency?: IdempotencyRecords;
   /** What config validation allows beyond the cloud's rules (the local stack: loopback provider URLs). */
   configRules?: ConfigRules;
 }

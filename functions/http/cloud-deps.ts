@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
+import { DynamoIdempotency } from "#adapters/dynamodb-idempotency";
 import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { MetricsAudit } from "#adapters/metrics-audit";
@@ -70,6 +71,7 @@ export async function cloudDeps(
     ...chooseProviders(providers(secrets)),
     audit,
     smsCounters: new DynamoSmsCounters(documents, { tableName }),
+    idempotency: new DynamoIdempotency(documents, { tableName }),
     adminAuth: { kind: "iam" },
     log: (entry) => console.log(JSON.stringify(entry)),
   };

@@ -94,6 +94,8 @@ export const operationDocs: Record<string, OperationDoc> = {
       "delivery_failed",
       "sms_blocked",
       "webauthn_not_configured",
+      "idempotency_key_reused",
+      "request_in_progress",
     ],
   },
   "POST /v1/verifications": {

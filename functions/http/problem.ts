@@ -25,6 +25,8 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   factor_exists: 409,
   conflict: 409,
+  request_in_progress: 409,
+  idempotency_key_reused: 422,
   precondition_required: 428,
   unsupported_media_type: 415,
   code_expired: 410,
@@ -57,7 +59,11 @@ const TITLES: Record<number, string> = {
 };
 
 /** Where one status covers different situations, the code's own title. */
-const CODE_TITLES: Partial<Record<ErrorCode, string>> = { sms_blocked: "SMS refused by SMS protection" };
+const CODE_TITLES: Partial<Record<ErrorCode, string>> = {
+  sms_blocked: "SMS refused by SMS protection",
+  idempotency_key_reused: "Idempotency key reused with another body",
+  request_in_progress: "The first request with this idempotency key is still running",
+};
 
 export const statusOf = (code: ErrorCode): number => STATUS[code];
 

@@ -3,6 +3,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-s
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { afterAll } from "vitest";
+import { DynamoIdempotency } from "#adapters/dynamodb-idempotency";
 import { keys } from "#adapters/dynamodb-items";
 import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
@@ -427,6 +428,7 @@ export async function testDeps(options: TestDepsOptions = {}): Promise<TestDeps>
     smsVerification: () => verificationProvider,
     audit,
     smsCounters: new DynamoSmsCounters(running.documents, { tableName }),
+    idempotency: new DynamoIdempotency(running.documents, { tableName }),
     emailProvider,
     smsProvider,
     verificationProvider,

@@ -27,6 +27,7 @@ import { enrollRoutes } from "../functions/enroll.ts";
 import { sendRoutes } from "../functions/send.ts";
 import { verifyRoutes } from "../functions/verify.ts";
 import { demoOrigin, demoRoute, ensureLocalWebauthn, withLocalWebauthn } from "./local-demo.ts";
+import { LocalEventBus } from "./local-event-bus.ts";
 import { createLocalServer, type LambdaHandler, type LocalRouteHandler, listen } from "./local-server.ts";
 import { ensureTable, LOCAL_AWS, type LocalService, startDynalite, startSesLocal } from "./local-services.ts";
 import type { FunctionName, Route } from "./routes.ts";
@@ -129,7 +130,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
       { marshallOptions: { removeUndefinedValues: true } },
     );
+    const events = new LocalEventBus();
     const deps: HandlerDeps = {
+      events,
       store: new DynamoStore(documents, { tableName: TABLE_NAME }),
       audit: new DynamoAudit(documents, {
         tableName: TABLE_NAME,
@@ -171,7 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     serve = createLocalServer(
       handlers,
       (route) =>
-        devRoute(route, { clock, outboxMessages }) ??
+        devRoute(route, { clock, outboxMessages, events }) ??
         demoRoute(route, { handlers, apiKey: () => credentials.apiKey }),
     );
     return {
@@ -237,12 +240,18 @@ async function ensureDefaultApp(
 
 function devRoute(
   route: Route,
-  ctx: { clock: OffsetClock; outboxMessages: (to?: string) => Promise<OutboxMessage[]> },
+  ctx: {
+    clock: OffsetClock;
+    outboxMessages: (to?: string) => Promise<OutboxMessage[]>;
+    events: LocalEventBus;
+  },
 ): LocalRouteHandler | undefined {
   switch (`${route.method} ${route.path}`) {
     case "GET /dev/outbox":
       return async ({ query }) =>
         json(200, { messages: await ctx.outboxMessages(query.get("to") ?? undefined) });
+    case "GET /dev/events":
+      return async () => json(200, { events: ctx.events.list() });
     case "GET /dev/clock":
       return async () => json(200, { now: new Date(ctx.clock.now()).toISOString() });
     case "POST /dev/clock":

@@ -60,6 +60,7 @@ export const routes = [
   { method: "GET", path: "/dev/outbox", fn: "local", auth: "local" },
   { method: "GET", path: "/dev/clock", fn: "local", auth: "local" },
   { method: "POST", path: "/dev/clock", fn: "local", auth: "local" },
+  { method: "GET", path: "/dev/events", fn: "local", auth: "local" },
   // the demo client app: its page, and same-origin proxies to the client routes that add the default app's key
   { method: "GET", path: "/demo/", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/users/{userId}/factors", fn: "local", auth: "local" },

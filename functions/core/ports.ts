@@ -245,6 +245,15 @@ export interface Audit {
   list(appId: string, query: { userId?: string; limit: number; cursor?: string }): Promise<AuditPage>;
 }
 
+/**
+ * Where a request's audit events go besides the trail (EventBridge in the cloud): once the
+ * request is decided, without the events it took back, and best effort (a failure is reported
+ * by the adapter, never to the caller).
+ */
+export interface AuditEventBus {
+  publish(events: readonly AuditEvent[]): Promise<void>;
+}
+
 /** Service-wide events (provider secrets) are kept under this pseudo app id. */
 export const SERVICE_AUDIT_APP_ID = "_service";
 

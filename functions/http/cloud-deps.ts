@@ -1,11 +1,13 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoIdempotency } from "#adapters/dynamodb-idempotency";
 import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
+import { EventBridgeBus } from "#adapters/eventbridge-bus";
 import { MetricsAudit } from "#adapters/metrics-audit";
 import { chooseProviders, type OfferedProviders } from "#adapters/providers/registry";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
@@ -64,8 +66,26 @@ export async function cloudDeps(
     },
     namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
+  const events = new EventBridgeBus(
+    // One quick retry: an event is worth little against the caller's answer waiting on it.
+    new EventBridgeClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
+    }),
+    {
+      eventBusName: process.env.OTP_EVENT_BUS_NAME ?? "default",
+      onFailed: (count, reason) => {
+        console.warn(
+          JSON.stringify({ level: "warn", msg: "audit events not put on the bus", count, reason }),
+        );
+        metrics.addMetric("EventPublishFailed", MetricUnit.Count, count);
+        metrics.publishStoredMetrics();
+      },
+    },
+  );
   return {
     store,
+    events,
     secrets,
     clock: { now: () => Date.now() },
     ...chooseProviders(providers(secrets)),

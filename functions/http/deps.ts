@@ -1,4 +1,4 @@
-import type { Deps } from "#core/ports";
+import type { AuditEventBus, Deps } from "#core/ports";
 import type { ConfigRulesDeps } from "#core/use-cases/app-config";
 
 export type AdminAuth = { kind: "iam" } | { kind: "token"; tokenSha256: string };
@@ -9,6 +9,8 @@ export type AdminAuth = { kind: "iam" } | { kind: "token"; tokenSha256: string }
  */
 export interface HandlerDeps extends Deps, ConfigRulesDeps {
   adminAuth: AdminAuth;
+  /** Where each request's audit events are published once it is decided (EventBridge; locally `/dev/events`). */
+  events?: AuditEventBus;
   /** One structured line per request: route, status, code, timing. Never a body, header or secret. */
   log?: (entry: Record<string, unknown>) => void;
 }

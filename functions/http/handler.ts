@@ -1,6 +1,7 @@
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { z } from "zod";
+import { CollectingAudit } from "#adapters/collecting-audit";
 import { issuesToFieldErrors } from "#core/config";
 import { DomainError, invalidRequest } from "#core/errors";
 import { type FunctionName, matchRoute, type Route, routes, routesOf } from "#lib/routes";
@@ -78,20 +79,26 @@ export function createHandler(fn: FunctionName, impls: RouteImpls, getDeps: () =
       if (!parsed.success) throw invalidRequest(issuesToFieldErrors(parsed.error.issues));
       body = parsed.data;
     }
-    return impl.run(
-      {
-        route: found.route,
-        appId,
-        params: found.pathParameters,
-        query: event.queryStringParameters ?? {},
-        headers,
-        body,
-        requestId: event.requestContext?.requestId ?? context.awsRequestId,
-        ip: event.requestContext?.http?.sourceIp,
-        actor: found.route.auth === "admin" ? adminActor(event, deps) : undefined,
-      },
-      deps,
-    );
+    const audit = deps.events ? new CollectingAudit(deps.audit) : undefined;
+    try {
+      return await impl.run(
+        {
+          route: found.route,
+          appId,
+          params: found.pathParameters,
+          query: event.queryStringParameters ?? {},
+          headers,
+          body,
+          requestId: event.requestContext?.requestId ?? context.awsRequestId,
+          ip: event.requestContext?.http?.sourceIp,
+          actor: found.route.auth === "admin" ? adminActor(event, deps) : undefined,
+        },
+        audit ? { ...deps, audit } : deps,
+      );
+    } finally {
+      // After the decision, whatever it was: the events of what happened, never of what was taken back.
+      if (audit && audit.events().length > 0) await deps.events?.publish(audit.events());
+    }
   };
 
   return middy<Event, Result, Error, Context>().use(problemDetails(getDeps, fn)).handler(core);

@@ -14,11 +14,10 @@ import type { FunctionName } from "./routes.ts";
 export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 export const defaultFunctionsDir = join(projectRoot, "dist", "functions");
 
-/** The esbuild options of one handler: what `FUNCTION_BUNDLING` says, as esbuild's JS API takes them. */
-export function handlerBuildOptions(name: FunctionName, outDir: string): esbuild.BuildOptions {
+/** What `FUNCTION_BUNDLING` says, as esbuild's JS API takes it: every handler's options but its entry and output. */
+export function bundlingOptions(): esbuild.BuildOptions {
   const b = FUNCTION_BUNDLING;
   return {
-    entryPoints: [join(projectRoot, "functions", `${name}.ts`)],
     absWorkingDir: projectRoot,
     bundle: true,
     platform: b.platform,
@@ -30,8 +29,16 @@ export function handlerBuildOptions(name: FunctionName, outDir: string): esbuild
     mainFields: [...b.mainFields],
     banner: { js: b.banner },
     external: externalModules(),
-    outfile: join(outDir, name, b.outFile),
     logLevel: "error",
+  };
+}
+
+/** The esbuild options of one handler. */
+export function handlerBuildOptions(name: FunctionName, outDir: string): esbuild.BuildOptions {
+  return {
+    ...bundlingOptions(),
+    entryPoints: [join(projectRoot, "functions", `${name}.ts`)],
+    outfile: join(outDir, name, FUNCTION_BUNDLING.outFile),
   };
 }
 

@@ -61,6 +61,9 @@ export const SECRET_CREATE_ACTIONS = ["secretsmanager:CreateSecret"] as const;
 export const METRICS_NAMESPACE = "OtpService";
 export const METRICS_DIMENSIONS = { service: "otp-service" } as const;
 
+/** The functions run on Graviton: cheaper per GB-second (bench/ prices it). */
+export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
 /** Memory (MB) and timeout (s) per function: send waits for a provider, then maybe its fallback. */
 export const FUNCTION_DEFAULTS: Record<FunctionName, { memorySize: number; timeoutSeconds: number }> = {
   send: { memorySize: 512, timeoutSeconds: 15 },
@@ -185,7 +188,7 @@ export class OtpFunction extends LambdaFunction {
       code: Code.fromAsset(prebuiltFunctionDir(props.name)),
       handler: "index.handler",
       runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
+      architecture: FUNCTION_ARCHITECTURE,
       memorySize: props.memorySize,
       ...(props.reservedConcurrency === undefined
         ? {}

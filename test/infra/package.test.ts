@@ -124,8 +124,13 @@ describe("the packed package, used from a CDK app's node_modules", () => {
     expect(prefixes.size).toBe(2);
   });
 
-  it("types the props for TypeScript users through the package's exports", async () => {
+  it("types the props for TypeScript users through the package's exports, and the README's example compiles", async () => {
     await writeFile(join(app, "typed.ts"), TYPED_CONSUMER);
+    const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Use it from your CDK app"));
+    const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toContain('from "otp-service"');
+    await writeFile(join(app, "readme-example.ts"), example as string);
     await writeFile(
       join(app, "tsconfig.json"),
       JSON.stringify({
@@ -138,7 +143,7 @@ describe("the packed package, used from a CDK app's node_modules", () => {
           skipLibCheck: true,
           types: ["node"],
         },
-        files: ["typed.ts"],
+        files: ["typed.ts", "readme-example.ts"],
       }),
     );
     const tsc = join(projectRoot, "node_modules", "typescript", "bin", "tsc");

@@ -42,7 +42,13 @@ export async function cloudDeps(
     appCacheMs: options.appCacheMs,
     apiKeyCacheMs: 60_000,
   });
-  const metrics = new Metrics({ namespace: "OtpService", serviceName: "otp-service" });
+  // `instance` keeps the alarms of two deployments in one account apart.
+  const instance = process.env.OTP_METRICS_INSTANCE;
+  const metrics = new Metrics({
+    namespace: "OtpService",
+    serviceName: "otp-service",
+    ...(instance ? { defaultDimensions: { instance } } : {}),
+  });
   const logger = cloudLogger();
   const log = logTo(logger);
   const audit = new MetricsAudit(

@@ -23,6 +23,7 @@ import {
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import {
   Architecture,
@@ -101,6 +102,8 @@ export interface OtpServiceProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Where alarms notify; none when absent. */
   readonly alarmTopic?: ITopic;
+  /** The EventBridge bus every audit event is put on (source `otp-service`). @default the account's default bus */
+  readonly eventBus?: IEventBus;
   /** A domain (`example.com`) or address (`no-reply@example.com`) to create an SES identity for. */
   readonly sesIdentity?: string;
   /** Serve the API on your own domain too (API Gateway custom domain name and mapping). */
@@ -257,6 +260,8 @@ export class OtpService extends Construct {
   readonly emailIdentity?: EmailIdentity;
   readonly functions: Record<FunctionName, OtpFunction>;
   readonly alarms: Alarm[] = [];
+  /** Where the functions put audit events. */
+  readonly eventBus: IEventBus;
   /** Unique per stack name and construct path: the instance's metrics dimension and part of its secret prefix. */
   readonly instanceId: string;
   /**
@@ -329,8 +334,11 @@ export class OtpService extends Construct {
       });
     }
 
+    this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, "DefaultEventBus", "default");
+
     const environment = {
       OTP_TABLE_NAME: this.table.tableName,
+      OTP_EVENT_BUS_NAME: this.eventBus.eventBusName,
       OTP_SERVICE_SECRET_ID: this.serviceSecret.secretArn,
       OTP_TWILIO_SECRET_ID: this.twilioSecret.secretArn,
       OTP_SINCH_SECRET_ID: this.sinchSecret.secretArn,
@@ -396,7 +404,11 @@ export class OtpService extends Construct {
       resourceName: `${this.secretNamePrefix}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    for (const f of [send, verify, enroll, admin]) f.grantTableItems(this.table);
+    for (const f of [send, verify, enroll, admin]) {
+      f.grantTableItems(this.table);
+      // Every function publishes the audit events of its requests.
+      this.eventBus.grantPutEventsTo(f);
+    }
     // Peppered code hashes and TOTP secrets.
     for (const f of [send, verify, enroll]) f.grantSecretRead([this.serviceSecret.secretArn]);
     // send and enroll issue codes by Twilio or Sinch; verify (and activation in enroll) reports a

@@ -1,6 +1,7 @@
 import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
+import { EventBus } from "aws-cdk-lib/aws-events";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
@@ -265,6 +266,25 @@ describe("props", () => {
     const alarms = ofType(template, "AWS::CloudWatch::Alarm");
     expect(alarms).toHaveLength(13);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it("puts audit events on the given bus: every function is told its name and may put events there only", () => {
+    const stack = new Stack(newApp(), "Consumer");
+    const bus = new EventBus(stack, "Audit");
+    const service = new OtpService(stack, "Otp", { stage: "dev", eventBus: bus });
+    const template = Template.fromStack(stack);
+    const [busId] = ofType(template, "AWS::Events::EventBus")[0] as [string, Resource];
+    for (const fn of Object.values(functionsOf(template, service))) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.OTP_EVENT_BUS_NAME).toEqual({ Ref: busId });
+    }
+    const putEvents = ofType(template, "AWS::IAM::Policy").flatMap(([, p]) =>
+      (
+        p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }
+      ).Statement.filter((s) => s.Action === "events:PutEvents"),
+    );
+    expect(putEvents).toHaveLength(4);
+    for (const s of putEvents) expect(s.Resource).toEqual({ "Fn::GetAtt": [busId, "Arn"] });
   });
 
   it("throttles the API stage and sets alarm thresholds as given", () => {

@@ -213,6 +213,7 @@ describe("functions", () => {
       const env = (propsOf(name).Environment as { Variables: Record<string, unknown> }).Variables;
       expect(Object.keys(env).sort()).toEqual(
         [
+          "OTP_EVENT_BUS_NAME",
           "OTP_METRICS_INSTANCE",
           "OTP_SECRET_PREFIX",
           "OTP_SERVICE_SECRET_ID",
@@ -229,6 +230,7 @@ describe("functions", () => {
       expect(env.OTP_SECRET_PREFIX).toBe(`otp-service/${stack.service.instanceId}/`);
       expect(env.OTP_SECRET_PREFIX).toMatch(/^otp-service\/OtpService-devOtpService[0-9A-F]{8}\/$/);
       expect(env.OTP_METRICS_INSTANCE).toBe(stack.service.instanceId);
+      expect(env.OTP_EVENT_BUS_NAME).toBe("default");
       // no --enable-source-maps: it would decode the source map at every cold start
       expect(env.NODE_OPTIONS).toBeUndefined();
     },
@@ -312,7 +314,11 @@ describe("least privilege", () => {
       return rest;
     };
     const ses = expect.arrayContaining([expect.stringContaining("configuration-set/")]);
-    const dynamoGrants = Object.fromEntries(dynamo.map((a) => [a, table]));
+    const dynamoGrants = {
+      ...Object.fromEntries(dynamo.map((a) => [a, table])),
+      // Audit events go to the account's default bus, and to no other.
+      "events:PutEvents": ["arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default"],
+    };
 
     const anyIdentity = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*";
 

@@ -69,11 +69,15 @@ export function createProgram(io: CliIo): Command {
 /** An error in a few readable lines: a problem's title, detail, code and field errors; never a stack. */
 export function describeError(error: unknown): string[] {
   if (error instanceof ApiError) {
-    const { title, detail, code, status, errors } = error.problem;
+    const { title, detail, code, status, errors, type: _, message: __, ...extras } = error.problem;
     return [
       `error: ${title}${code ? ` (${code}, HTTP ${status})` : ` (HTTP ${status})`}`,
       ...(detail ? [`  ${detail}`] : []),
       ...(errors ?? []).map((e) => `  - ${e.path}: ${e.message}`),
+      // e.g. a provider's error code and message, retryAfterSeconds, lockedUntil
+      ...Object.entries(extras)
+        .filter(([, value]) => ["string", "number", "boolean"].includes(typeof value))
+        .map(([key, value]) => `  ${key}: ${String(value)}`),
     ];
   }
   if (error instanceof CliError || error instanceof UnreachableError) return [`error: ${error.message}`];

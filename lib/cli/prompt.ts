@@ -24,10 +24,12 @@ export class Prompter {
   }
 
   async askHidden(question: string): Promise<string> {
-    this.output.write(`${question} (not shown): `);
+    // Muted and listening before the question shows, so not even a fast typist's first key is echoed.
     this.muted = true;
+    const answer = this.rl.question("");
+    this.output.write(`${question} (not shown): `);
     try {
-      return (await this.rl.question("")).trim();
+      return (await answer).trim();
     } finally {
       this.muted = false;
       this.output.write("\n");

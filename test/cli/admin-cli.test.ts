@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enrollEmail, type Harness, startHarness } from "../support/harness.ts";
@@ -347,6 +348,45 @@ describe("otp-admin against the local stack", () => {
     const nameless = await cli(["init"]);
     expect(nameless.code).toBe(1);
     expect(nameless.stderr).toContain("--name");
+  });
+
+  it("init on a terminal asks for each step, and the auth token is not echoed", async () => {
+    const sid = `AC${"00112233445566778899aabbccddeeff"}`;
+    const token = "typed-token-never-echoed-77";
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const output = new PassThrough();
+    const answers: [string, string][] = [
+      ["App name", "Asked"],
+      ["Email from-address", "mfa@asked.example"],
+      ["SMS sender", ""],
+      ["Twilio Account SID", sid],
+      ["Twilio auth token", token],
+    ];
+    let shown = "";
+    let from = 0;
+    output.on("data", (chunk: Buffer) => {
+      shown += chunk.toString();
+      const next = answers[0];
+      const at = next ? shown.indexOf(next[0], from) : -1;
+      if (next && at >= 0) {
+        from = at + next[0].length;
+        answers.shift();
+        input.write(`${next[1]}\r`);
+      }
+    });
+    const init = await cli(["init"], { terminal: { input, output } });
+    expect(init.stderr).not.toMatch(/^error/m);
+    expect(init.code).toBe(0);
+    expect(answers).toEqual([]);
+    expect(init.stdout).toContain('Created app "Asked"');
+    expect(init.stdout).toContain("Email from-address set: mfa@asked.example");
+    expect(init.stdout).not.toContain("SMS sender set");
+    expect(shown).toContain("mfa@asked.example");
+    expect(shown + init.stdout + init.stderr).not.toContain(token);
+    expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject({
+      accountSid: sid,
+      authToken: token,
+    });
   });
 
   it("explains a bad app id, a missing local stack and an unreachable one in one line each, exit 1", async () => {

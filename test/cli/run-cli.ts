@@ -10,6 +10,8 @@ export interface CliRun {
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   stdin?: string;
+  /** Instead of `stdin`: a stream that may pose as a terminal, and where prompts are echoed. */
+  terminal?: { input: NodeJS.ReadableStream & { isTTY?: boolean }; output: NodeJS.WritableStream };
   send?: typeof fetch;
   signal?: AbortSignal;
   cwd?: string;
@@ -29,7 +31,10 @@ export async function runInProcess(args: string[], options: RunOptions = {}): Pr
     stderr: (text) => {
       stderr += text;
     },
-    stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
+    stdin:
+      options.terminal?.input ??
+      Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
+    promptOutput: options.terminal?.output,
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
     signal: options.signal,

@@ -58,7 +58,7 @@ export async function resolveTarget(options: TargetOptions, ctx: TargetEnv): Pro
   const stage = options.stage ?? "";
   const stackName = options.stackName ?? `OtpService-${stage}`;
   const region = options.region ?? (await configuredRegion(options.profile));
-  const apiUrl = await stackApiUrl({ stackName, region, credentials, profile: options.profile });
+  const apiUrl = await stackApiUrl({ stackName, region, credentials });
   return new AdminApi(apiUrl, signingFetch(credentials, region, send));
 }
 
@@ -131,7 +131,6 @@ async function stackApiUrl(input: {
   stackName: string;
   region: string;
   credentials: AwsCredentials;
-  profile: string | undefined;
 }): Promise<string> {
   const client = new CloudFormationClient({ region: input.region, credentials: input.credentials });
   try {

@@ -204,6 +204,53 @@ describe("SigV4 signing (the verifying server re-signs with the AWS SDK's signer
     expect(unsigned.status).toBe(403);
   });
 
+  it("--stage reads ApiUrl from the stack's outputs (CloudFormation's request is SigV4-checked too), then signs for the API", async () => {
+    const cloudFormation = await startSigV4Server({
+      credentials: CREDENTIALS,
+      region: REGION,
+      service: "cloudformation",
+      handle: async (request) => {
+        const form = new URLSearchParams(await request.text());
+        if (form.get("Action") !== "DescribeStacks") return new Response("unexpected", { status: 400 });
+        if (form.get("StackName") !== "OtpService-qa") {
+          return new Response(
+            `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${form.get("StackName")} does not exist</Message></Error><RequestId>r1</RequestId></ErrorResponse>`,
+            { status: 400, headers: { "content-type": "text/xml" } },
+          );
+        }
+        return new Response(
+          `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
+<StackName>OtpService-qa</StackName><StackId>arn:aws:cloudformation:${REGION}:123456789012:stack/OtpService-qa/1</StackId>
+<CreationTime>2026-12-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>
+<Outputs><member><OutputKey>TableName</OutputKey><OutputValue>t</OutputValue></member>
+<member><OutputKey>ApiUrl</OutputKey><OutputValue>${server.url}/</OutputValue></member></Outputs>
+</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+          { status: 200, headers: { "content-type": "text/xml" } },
+        );
+      },
+    });
+    vi.stubEnv("AWS_ENDPOINT_URL_CLOUDFORMATION", cloudFormation.url);
+    try {
+      const before = server.verdicts.length;
+      const listed = await runInProcess(["--stage", "qa", "--region", REGION, "apps", "list"]);
+      expect(listed.stderr).toBe("");
+      expect(listed.stdout).toMatch(/default\s+Default app/);
+      expect(cloudFormation.verdicts).toEqual([expect.objectContaining({ method: "POST", accepted: true })]);
+      expect(server.verdicts.slice(before)).toEqual([
+        expect.objectContaining({ path: "/v1/admin/apps", accepted: true }),
+      ]);
+
+      const missing = await runInProcess(["--stage", "nope", "--region", REGION, "apps", "list"]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toBe(
+        `error: no stack OtpService-nope in ${REGION}: deploy it (npx cdk deploy -c stage=...), or pass --stack-name / --region\n`,
+      );
+    } finally {
+      vi.stubEnv("AWS_ENDPOINT_URL_CLOUDFORMATION", undefined);
+      await cloudFormation.close();
+    }
+  });
+
   it("signs for the region in an execute-api host name when --region is not given", async () => {
     const seen: string[] = [];
     const send: typeof fetch = async (_input, init) => {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { AdminApi } from "../admin-api.ts";
 import type { AuditEvent } from "../admin-types.ts";
 import type { ContextOf } from "../context.ts";
-import { CliError } from "../errors.ts";
+import { ApiError, CliError, UnreachableError } from "../errors.ts";
 
 const PAGE = 100;
 
@@ -146,7 +146,15 @@ export function registerAudit(program: Command, contextOf: ContextOf): void {
       while (!io.signal?.aborted) {
         await sleep(interval * 1000, io.signal);
         if (io.signal?.aborted) break;
-        print((await follower.next()).filter(keep));
+        try {
+          print((await follower.next()).filter(keep));
+        } catch (error) {
+          // A dropped connection or a 5xx while following is a blip: say so and poll again.
+          const transient =
+            error instanceof UnreachableError || (error instanceof ApiError && error.problem.status >= 500);
+          if (!transient) throw error;
+          out.note(`(${error.message}; trying again)`);
+        }
       }
     });
 }

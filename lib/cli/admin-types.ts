@@ -94,6 +94,8 @@ export interface DoctorCheck {
   ok: boolean;
   detail: string;
   fix?: string;
+  /** false: a warning that does not keep the app from being ready. */
+  blocking?: boolean;
 }
 
 export interface DoctorReport {

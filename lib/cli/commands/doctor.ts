@@ -6,7 +6,8 @@ export function doctorLines(appId: string, report: DoctorReport): string[] {
   return [
     report.ready ? `${appId} is ready to deliver codes.` : `${appId} is not ready yet: fix each ✗ below.`,
     ...report.checks.flatMap((check) => [
-      `${check.ok ? "✓" : "✗"} ${check.id}: ${check.detail}`,
+      // `!`: worth fixing, but it does not keep codes from being delivered (e.g. the SES sandbox).
+      `${check.ok ? "✓" : check.blocking === false ? "!" : "✗"} ${check.id}: ${check.detail}`,
       ...(!check.ok && check.fix ? [`    fix: ${check.fix}`] : []),
     ]),
   ];

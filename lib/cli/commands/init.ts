@@ -75,7 +75,7 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
       const client = await api();
 
       const created = await client.createApp(answers.name);
-      if (!out.json) out.line(...createdAppLines(answers.name, created), "");
+      if (!out.json) out.line(...createdAppLines(answers.name, created));
 
       const patch: JsonObject = {};
       if (answers.fromAddress) patch.email = { fromAddress: answers.fromAddress };

@@ -1,8 +1,7 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // Stops the emulators a test file started (test/support/dynamodb.ts) when the file ends.
     setupFiles: ["test/support/stop-emulators.ts"],
     env: {
@@ -12,5 +11,24 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "infra",
+          include: ["test/infra/**/*.test.ts"],
+          // The stacks deploy the prebuilt Lambda code: built once per run, only when infra tests run.
+          globalSetup: ["test/infra/support/build-functions.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/infra/**"],
+        },
+      },
+    ],
   },
 });

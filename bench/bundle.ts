@@ -1,14 +1,16 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { bundlingOptions, projectRoot } from "../lib/build-functions.ts";
+import { externalModules, FUNCTION_BUNDLING, FUNCTION_NAMES } from "../lib/function-bundling.ts";
+import { FUNCTION_ARCHITECTURE, FUNCTION_DEFAULTS } from "../lib/otp-service.ts";
+import type { FunctionName } from "../lib/routes.ts";
 
-export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
+export type { FunctionName };
+export { projectRoot };
+export const FUNCTIONS = FUNCTION_NAMES;
 
-export const FUNCTIONS = ["send", "verify", "enroll", "admin-config"] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
-
-/** The NodejsFunction bundling settings of `lib/otp-service.ts`, as far as they shape the bundle and its start. */
+/** The bundling settings `npm run build` uses (lib/function-bundling.ts), as far as they shape the bundle and its start. */
 export interface StackBundling {
   format: "esm" | "cjs";
   target: string;
@@ -16,115 +18,44 @@ export interface StackBundling {
   sourcemap: boolean;
   mainFields: string[];
   banner: string;
-  /** `externalModules`: left out of the bundle (the runtime is expected to have them). */
+  /** Left out of the handler's bundle and shipped beside it in the asset's node_modules. */
   externalModules: string[];
-  /** `nodeModules`: left out of the bundle and installed into the asset's node_modules. */
+  /** Left out of the bundle and installed into the asset's node_modules (variants only). */
   nodeModules: string[];
   /** `NODE_OPTIONS=--enable-source-maps` in the functions' environment. */
   enableSourceMaps: boolean;
   architecture: "arm64" | "x86_64";
   memoryMb: Record<FunctionName, number>;
-  /** Where each value came from: the stack file, or the brief's defaults when the file did not say. */
+  /** Where the values came from. */
   origin: string[];
 }
 
-const DEFAULTS: Omit<StackBundling, "origin"> = {
-  format: "esm",
-  target: "node22",
-  minify: true,
-  sourcemap: true,
-  mainFields: ["module", "main"],
-  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-  externalModules: [],
-  nodeModules: [],
-  enableSourceMaps: false,
-  architecture: "arm64",
-  memoryMb: { send: 512, verify: 512, enroll: 512, "admin-config": 256 },
-};
-
-const stringList = (source: string | undefined): string[] =>
-  [...(source ?? "").matchAll(/["'`]([^"'`]+)["'`]/g)].flatMap((m) => (m[1] ? [m[1]] : []));
-
-function stringLiteral(literal: string): string {
-  if (literal.startsWith('"')) return JSON.parse(literal) as string;
-  // '...' or `...` without interpolation: unescape the quote only.
-  return literal.slice(1, -1).replace(/\\(['`\\])/g, "$1");
-}
-
 /**
- * Reads the bundling options from the stack source (no synth: that would need the whole
- * CDK app). Anything the file does not state falls back to the documented defaults, and
- * the report says which.
+ * The options the deployed bundles are built with: imported from the build module and the
+ * construct, so the bench measures exactly what `npm run build` ships.
  */
 export async function readStackBundling(): Promise<StackBundling> {
-  const path = join(projectRoot, "lib/otp-service.ts");
-  const source = await readFile(path, "utf8").catch(() => undefined);
-  if (source === undefined)
-    return { ...DEFAULTS, origin: ["lib/otp-service.ts not found: defaults from the brief"] };
-  const origin: string[] = [];
-  const found = <T>(name: string, value: T | undefined, fallback: T): T => {
-    origin.push(
-      value === undefined ? `${name}: default (not found in the stack)` : `${name}: from the stack`,
-    );
-    return value ?? fallback;
-  };
-  const bool = (re: RegExp) => {
-    const m = re.exec(source)?.[1];
-    return m === undefined ? undefined : m === "true";
-  };
-  const bannerLiteral = /banner:\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`$]*`)/.exec(source)?.[1];
-  const format = /format:\s*OutputFormat\.(ESM|CJS)/.exec(source)?.[1];
-  const mainFields = /mainFields:\s*\[([^\]]*)\]/.exec(source)?.[1];
-  const externals = /externalModules:\s*\[([^\]]*)\]/.exec(source)?.[1];
-  const nodeModules = /nodeModules:\s*\[([^\]]*)\]/.exec(source)?.[1];
-  const arch = /Architecture\.(ARM_64|X86_64)/.exec(source)?.[1];
-  const memory: Partial<Record<FunctionName, number>> = {};
-  for (const m of source.matchAll(/fn\(\s*"([\w-]+)"\s*,\s*"\w+"\s*,\s*(\d+)/g)) {
-    if (m[1] && m[2] && (FUNCTIONS as readonly string[]).includes(m[1]))
-      memory[m[1] as FunctionName] = Number(m[2]);
-  }
+  const b = FUNCTION_BUNDLING;
   return {
-    format: found(
-      "format",
-      format === undefined ? undefined : format === "ESM" ? "esm" : "cjs",
-      DEFAULTS.format,
-    ),
-    target: found("target", /target:\s*["'`](node\d+)["'`]/.exec(source)?.[1], DEFAULTS.target),
-    minify: found("minify", bool(/minify:\s*(true|false)/), DEFAULTS.minify),
-    sourcemap: found("sourceMap", bool(/sourceMap:\s*(true|false)/), DEFAULTS.sourcemap),
-    mainFields: found(
-      "mainFields",
-      mainFields === undefined ? undefined : stringList(mainFields),
-      DEFAULTS.mainFields,
-    ),
-    banner: found(
-      "banner",
-      bannerLiteral === undefined ? undefined : stringLiteral(bannerLiteral),
-      DEFAULTS.banner,
-    ),
-    externalModules: found(
-      "externalModules",
-      externals === undefined ? undefined : stringList(externals),
-      DEFAULTS.externalModules,
-    ),
-    nodeModules: found("nodeModules", nodeModules === undefined ? undefined : stringList(nodeModules), []),
-    // The flag as a value in code (NODE_OPTIONS: "...--enable-source-maps..."), not a mention in a comment.
-    enableSourceMaps: found(
-      "NODE_OPTIONS",
-      /NODE_OPTIONS:\s*["'`][^"'`]*--enable-source-maps/.test(source),
-      DEFAULTS.enableSourceMaps,
-    ),
-    architecture: found(
-      "architecture",
-      arch === undefined ? undefined : arch === "ARM_64" ? "arm64" : "x86_64",
-      "arm64",
-    ),
-    memoryMb: found(
-      "memorySize",
-      Object.keys(memory).length === FUNCTIONS.length ? (memory as Record<FunctionName, number>) : undefined,
-      DEFAULTS.memoryMb,
-    ),
-    origin,
+    format: b.format,
+    target: b.target,
+    minify: b.minify,
+    sourcemap: b.sourcemap,
+    mainFields: [...b.mainFields],
+    banner: b.banner,
+    externalModules: externalModules(),
+    nodeModules: [],
+    // The construct sets no NODE_OPTIONS (lib/otp-service.ts: the functions' environment).
+    enableSourceMaps: false,
+    architecture: FUNCTION_ARCHITECTURE.name === "arm64" ? "arm64" : "x86_64",
+    memoryMb: Object.fromEntries(FUNCTIONS.map((fn) => [fn, FUNCTION_DEFAULTS[fn].memorySize])) as Record<
+      FunctionName,
+      number
+    >,
+    origin: [
+      "bundling from lib/function-bundling.ts (FUNCTION_BUNDLING, what npm run build uses)",
+      "memory and architecture from lib/otp-service.ts (FUNCTION_DEFAULTS, FUNCTION_ARCHITECTURE)",
+    ],
   };
 }
 
@@ -170,7 +101,7 @@ export function evaluationMarker(packages: readonly string[]): esbuild.Plugin {
   };
 }
 
-/** One esbuild run with the stack's options: what `NodejsFunction` runs as `esbuild --bundle ...`. */
+/** One esbuild run with the build's options (`bundlingOptions()`), and the bench's overrides from `options`. */
 export async function bundle(
   options: StackBundling,
   input: { name: string; entry?: string; stdin?: string; outDir: string; extraExternal?: string[] },
@@ -178,19 +109,16 @@ export async function bundle(
 ): Promise<BuiltBundle> {
   const file = join(input.outDir, input.name, options.format === "esm" ? "index.mjs" : "index.js");
   const result = await esbuild.build({
+    ...bundlingOptions(),
     ...(input.entry ? { entryPoints: [join(projectRoot, input.entry)] } : {}),
     ...(input.stdin
       ? { stdin: { contents: input.stdin, resolveDir: projectRoot, loader: "ts" as const } }
       : {}),
-    absWorkingDir: projectRoot,
-    bundle: true,
-    platform: "node",
     format: options.format,
     target: options.target,
     minify: options.minify,
-    // NodejsFunction's `--sourcemap`: an external .map next to the bundle, with sources content.
+    // An external .map next to the bundle, with sources content, as the build writes it.
     sourcemap: options.sourcemap ? "linked" : false,
-    sourcesContent: true,
     mainFields: options.mainFields,
     banner: { js: options.banner },
     external: [...options.externalModules, ...options.nodeModules, ...(input.extraExternal ?? [])],

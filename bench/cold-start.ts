@@ -63,7 +63,7 @@ export interface ColdStartResult {
   runs: number;
   warmups: number;
   bundles: Map<string, BuiltBundle>;
-  /** Bundles built as the stack does, then "what if twilio were left out of the bundle". */
+  /** Bundles built as `npm run build` does, then "what if twilio were left out of the bundle". */
   functionNames: string[];
   variantNames: string[];
   variantNote: string;
@@ -133,7 +133,7 @@ export async function measureColdStart(
 ): Promise<ColdStartResult> {
   const dir = await mkdtemp(join(tmpdir(), "otp-bench-bundles-"));
   try {
-    // Like the Lambda asset with `nodeModules` installed: externals resolve from node_modules.
+    // Like the Lambda asset, where the build ships the externals (twilio, @simplewebauthn/server) in node_modules.
     await symlink(join(projectRoot, "node_modules"), join(dir, "node_modules"), "dir");
     const childPath = join(dir, "child.mjs");
     await writeFile(childPath, CHILD);
@@ -143,7 +143,9 @@ export async function measureColdStart(
       ? "The stack already leaves twilio out of the bundle; no variant built."
       : 'Variant `+nodeModules twilio`: the same build with `bundling.nodeModules: ["twilio"]` (twilio external, ' +
         "installed into the asset's node_modules and loaded from there by the existing `import()`).";
-    settings.progress("bundling: floor, 4 functions as the stack does, 4 variants, 5 instrumented builds");
+    settings.progress(
+      "bundling: floor, 4 functions as npm run build does, 4 variants, 5 instrumented builds",
+    );
     const plain = { ...options, sourcemap: false };
     // The laziness check instruments twilio's modules, so those builds bundle it even where the stack
     // ships it beside the handler: they then show that nothing reaches it but a dynamic import.

@@ -237,15 +237,15 @@ export function renderReport(result: BenchResult): string {
   // ---- 1. cold start ---------------------------------------------------------------------------
   p(
     "## 1. Cold start",
-    "Each function is bundled with the esbuild JS API using the NodejsFunction options of `lib/otp-service.ts` " +
+    "Each function is bundled with the esbuild JS API using the options `npm run build` ships (`lib/function-bundling.ts`) " +
       `(format ${stack.format}, target ${stack.target}, minify ${stack.minify}, source map ${stack.sourcemap ? "linked, with sources content" : "off"}, ` +
-      `mainFields ${stack.mainFields.join(",")}, the stack's \`require\` banner, externals [${[...stack.externalModules, ...stack.nodeModules].join(", ")}]). ` +
+      `mainFields ${stack.mainFields.join(",")}, the build's \`require\` banner, externals [${[...stack.externalModules, ...stack.nodeModules].join(", ")}]). ` +
       "The floor (`bench/floor.ts`: one `UpdateItem` through lib-dynamodb, client built on first call like the functions' deps) is built the same way. " +
       `Each bundle is imported by a fresh \`node\` ${cold.runs} times (plus ${cold.warmups} discarded warm-up round), round-robin across bundles. ` +
       "**import** = `performance.now()` around `await import(bundle)` in the child (parse + link + evaluate), the number the target is judged on; " +
       "**ready** = process start (time origin) to import resolved; **process** = spawn to exit as the parent sees it (includes Node's own start, ~the same for all). " +
       "The handler is not invoked: the functions build their clients on the first request.",
-    `Options read from the stack: ${stack.origin.join("; ")}.`,
+    `Options: ${stack.origin.join("; ")}.`,
   );
   for (const [index, mode] of cold.modes.entries()) {
     const names = [...cold.functionNames, ...cold.variantNames];

@@ -1,4 +1,6 @@
 import { resolve } from "node:path";
+import type { LogEntry } from "#http/log";
+import { readableLine } from "../lib/local-log.ts";
 import { startLocalStack } from "../lib/local-stack.ts";
 import { walkthrough } from "../lib/walkthrough.ts";
 
@@ -9,13 +11,23 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 
+// The Lambdas' level variable; OTP_LOG_REQUESTS=0 (older) hides the INFO line of each request.
+const threshold =
+  process.env.OTP_LOG_REQUESTS === "0" ? "WARN" : (process.env.POWERTOOLS_LOG_LEVEL ?? "INFO");
+const shown = (level: LogEntry["level"]): boolean => {
+  const order = ["DEBUG", "INFO", "WARN", "ERROR"];
+  return order.indexOf(level.toUpperCase()) >= Math.max(0, order.indexOf(threshold.toUpperCase()));
+};
+
 try {
   const stack = await startLocalStack({
     dir,
     port,
     host: process.env.HOST ?? "127.0.0.1",
     print: (line) => console.log(line),
-    log: process.env.OTP_LOG_REQUESTS === "0" ? undefined : (entry) => console.log(JSON.stringify(entry)),
+    log: (entry) => {
+      if (shown(entry.level)) console.log(readableLine(entry));
+    },
   });
   console.log(walkthrough(stack.credentials, dir, stack.sesEndpoint));
   let stopping = false;

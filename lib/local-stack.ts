@@ -22,12 +22,14 @@ import { invalidRequest } from "#core/errors";
 import { createApp } from "#core/use-cases/create-app";
 import type { HandlerDeps } from "#http/deps";
 import { createHandler, json } from "#http/handler";
+import type { Log } from "#http/log";
 import { adminRoutes } from "../functions/admin-config.ts";
 import { enrollRoutes } from "../functions/enroll.ts";
 import { sendRoutes } from "../functions/send.ts";
 import { verifyRoutes } from "../functions/verify.ts";
 import { demoOrigin, demoRoute, ensureLocalWebauthn, withLocalWebauthn } from "./local-demo.ts";
 import { LocalEventBus } from "./local-event-bus.ts";
+import { readableLine } from "./local-log.ts";
 import { createLocalServer, type LambdaHandler, type LocalRouteHandler, listen } from "./local-server.ts";
 import { ensureTable, LOCAL_AWS, type LocalService, startDynalite, startSesLocal } from "./local-services.ts";
 import type { FunctionName, Route } from "./routes.ts";
@@ -51,7 +53,8 @@ export interface LocalStackOptions {
   persist?: boolean;
   /** Where outbox messages are echoed (the terminal for `npm start`). */
   print?: (line: string) => void;
-  log?: (entry: Record<string, unknown>) => void;
+  /** Where log entries go: the same the Lambdas give Powertools Logger (`npm start` prints them readable). */
+  log?: Log;
   /** Where the Twilio adapter sends (a fake Twilio in tests); defaults to `OTP_TWILIO_API_URL`, else Twilio itself. */
   twilioApiUrl?: string;
 }
@@ -137,10 +140,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       audit: new DynamoAudit(documents, {
         tableName: TABLE_NAME,
         onLost: (event, error) =>
-          (options.log ?? console.error)({
+          (options.log ?? ((entry) => console.error(readableLine(entry))))({
             level: "error",
             msg: "audit event not stored",
-            error: error instanceof Error ? error.name : "Error",
+            error,
             event,
           }),
       }),

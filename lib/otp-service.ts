@@ -1,9 +1,19 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  ApiMapping,
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type { ICertificate } from "aws-cdk-lib/aws-certificatemanager";
 import {
   Alarm,
   ComparisonOperator,
@@ -14,19 +24,21 @@ import {
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, LoggingFormat, Runtime } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  LoggingFormat,
+  Runtime,
+} from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { ConfigurationSet, EmailIdentity, Identity } from "aws-cdk-lib/aws-ses";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { FUNCTION_BUNDLING } from "./function-bundling.ts";
 import { type FunctionName, routes } from "./routes.ts";
 import { TABLE_KEYS } from "./table.ts";
-
-export const STAGES = ["dev", "test", "prod"] as const;
-export type Stage = (typeof STAGES)[number];
-export const isStage = (value: unknown): value is Stage => STAGES.includes(value as Stage);
 
 /**
  * The item-level DynamoDB actions the store (functions/adapters/dynamodb-store.ts) sends:
@@ -43,17 +55,56 @@ export const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
 /** Listing provider secrets shows when each was last changed. */
 export const SECRET_DESCRIBE_ACTIONS = ["secretsmanager:DescribeSecret"] as const;
 export const SECRET_WRITE_ACTIONS = ["secretsmanager:PutSecretValue"] as const;
+export const SECRET_CREATE_ACTIONS = ["secretsmanager:CreateSecret"] as const;
 
-/** Where the functions put the custom metrics the alarms watch. */
+/** Where the functions put the custom metrics the alarms watch; `instance` tells instances apart. */
 export const METRICS_NAMESPACE = "OtpService";
 export const METRICS_DIMENSIONS = { service: "otp-service" } as const;
 
+/** The functions run on Graviton: cheaper per GB-second (bench/ prices it). */
+export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
+/** Memory (MB) and timeout (s) per function: send waits for a provider, then maybe its fallback. */
+export const FUNCTION_DEFAULTS: Record<FunctionName, { memorySize: number; timeoutSeconds: number }> = {
+  send: { memorySize: 512, timeoutSeconds: 15 },
+  verify: { memorySize: 512, timeoutSeconds: 10 },
+  enroll: { memorySize: 512, timeoutSeconds: 10 },
+  "admin-config": { memorySize: 256, timeoutSeconds: 15 },
+};
+
+export interface OtpServiceCustomDomain {
+  /** e.g. `mfa.example.com`; point its DNS at the construct's `domainName.regionalDomainName`. */
+  readonly domainName: string;
+  /** An ACM certificate for `domainName` in the stack's region. */
+  readonly certificate: ICertificate;
+}
+
 export interface OtpServiceProps {
-  readonly stage: Stage;
-  /** A domain (`example.com`) or address (`no-reply@example.com`) to create an SES identity for. */
-  readonly sesIdentity?: string;
+  /**
+   * Any name (`dev`, `prod`, `eu-prod`, ...). Only the defaults depend on it: `prod` retains its
+   * data, secrets and logs for a year; any other stage is destroyed with the stack and keeps logs a month.
+   */
+  readonly stage: string;
+  /**
+   * What people read in the console: the start of descriptions, of the API's name and of the
+   * secret name prefix. Physical names stay generated and unique per instance either way.
+   * @default "otp-service"
+   */
+  readonly instanceName?: string;
+  /** MB for every function, or per function (the others keep their defaults). @default send, verify, enroll 512; admin-config 256 */
+  readonly memorySize?: number | Partial<Record<FunctionName, number>>;
+  /** Reserved concurrent executions per function. @default none reserved */
+  readonly reservedConcurrency?: Partial<Record<FunctionName, number>>;
+  /** Retention of the functions' and the API's log groups. @default one year for `prod`, one month otherwise */
+  readonly logRetention?: RetentionDays;
+  /** What happens to the table, the secrets and the log groups when they leave the stack. @default RETAIN for `prod`, DESTROY otherwise */
+  readonly removalPolicy?: RemovalPolicy;
   /** Where alarms notify; none when absent. */
   readonly alarmTopic?: ITopic;
+  /** A domain (`example.com`) or address (`no-reply@example.com`) to create an SES identity for. */
+  readonly sesIdentity?: string;
+  /** Serve the API on your own domain too (API Gateway custom domain name and mapping). */
+  readonly customDomain?: OtpServiceCustomDomain;
   /** Stage throttling of the HTTP API. @default { burstLimit: 200, rateLimit: 100 } */
   readonly throttle?: { readonly burstLimit: number; readonly rateLimit: number };
   /** `DeliveryFailed` above this sum over 5 minutes alarms. @default 10 */
@@ -65,17 +116,39 @@ export interface OtpServiceProps {
 }
 
 /** prod keeps its data and logs when the stack goes; other stages clean up after themselves. */
-const removalPolicyOf = (stage: Stage) => (stage === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
-const logRetentionOf = (stage: Stage) =>
+const removalPolicyOf = (stage: string) => (stage === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+const logRetentionOf = (stage: string) =>
   stage === "prod" ? RetentionDays.ONE_YEAR : RetentionDays.ONE_MONTH;
 
-const projectRoot = fileURLToPath(new URL("..", import.meta.url));
-const entryOf = (name: FunctionName): string =>
-  fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+/** This package's root: the folder of `lib/` in a checkout, of `dist/lib/` once built. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new Error(`otp-service: no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The folder `npm run build` wrote for one function (`dist/functions/<name>/`), shipped in the package. */
+export function prebuiltFunctionDir(name: FunctionName): string {
+  const dir = join(packageRoot(), "dist", "functions", name);
+  if (!existsSync(join(dir, FUNCTION_BUNDLING.outFile))) {
+    throw new Error(
+      `otp-service: no prebuilt Lambda code at ${dir}. In a checkout of otp-service run \`npm run build\` ` +
+        "(cdk synth and npm test do it for you); an installed package ships it.",
+    );
+  }
+  return dir;
+}
 
 interface OtpFunctionProps {
   readonly name: FunctionName;
+  readonly instanceName: string;
   readonly memorySize: number;
+  readonly reservedConcurrency: number | undefined;
   readonly timeout: Duration;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
@@ -83,12 +156,11 @@ interface OtpFunctionProps {
 }
 
 /**
- * One entry point of `functions/` with the defaults every function shares: Node.js 22
- * on arm64, an ESM bundle built by the local esbuild (minified, with source maps and a
- * `require` for CommonJS dependencies such as twilio), JSON logs into its own log group
- * with a retention, and a role that may write only to that log group.
+ * One entry point of `functions/`, deployed from its prebuilt folder, with the defaults every
+ * function shares: Node.js 22 on arm64, JSON logs into its own log group with a retention,
+ * and a role that may write only to that log group.
  */
-export class OtpFunction extends NodejsFunction {
+export class OtpFunction extends LambdaFunction {
   readonly otpName: FunctionName;
   readonly executionRole: Role;
 
@@ -100,7 +172,7 @@ export class OtpFunction extends NodejsFunction {
     // Our own role instead of AWSLambdaBasicExecutionRole: logs go to this group only.
     const role = new Role(scope, `${id}Role`, {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: `otp-service ${props.name} function`,
+      description: `${props.instanceName} ${props.name} function`,
       inlinePolicies: {
         logs: new PolicyDocument({
           statements: [
@@ -113,45 +185,21 @@ export class OtpFunction extends NodejsFunction {
       },
     });
     super(scope, id, {
-      entry: entryOf(props.name),
-      handler: "handler",
+      code: Code.fromAsset(prebuiltFunctionDir(props.name)),
+      handler: "index.handler",
       runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
+      architecture: FUNCTION_ARCHITECTURE,
       memorySize: props.memorySize,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       timeout: props.timeout,
       role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
-      description: `otp-service ${props.name}`,
-      projectRoot,
-      depsLockFilePath: fileURLToPath(new URL("../package-lock.json", import.meta.url)),
+      description: `${props.instanceName} ${props.name}`,
       // No --enable-source-maps: decoding the map at every cold start costs ~90 ms; the .map ships for offline use.
       environment: props.environment,
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: "node22",
-        minify: true,
-        sourceMap: true,
-        mainFields: ["module", "main"],
-        banner:
-          "import{createRequire as __otpRequire}from'node:module';const require=__otpRequire(import.meta.url);",
-        // Bundle the AWS SDK too: the pinned versions the tests ran against, not whatever the runtime ships.
-        // twilio (3 MB, two thirds of a bundle) is left out of the handler's file and shipped beside it,
-        // bundled on its own: it is parsed only when the first Twilio SMS is sent, not at every cold start.
-        // @simplewebauthn/server (~0.5 MB) likewise: imported only by the first WebAuthn request.
-        externalModules: ["twilio", "@simplewebauthn/server"],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/twilio/lib/index.js" --bundle --platform=node --format=cjs --target=node22 --minify --log-level=error --outfile="${outputDir}/node_modules/twilio/index.js"`,
-            `node -e "require('fs').writeFileSync(process.argv[1], JSON.stringify({ name: 'twilio', main: 'index.js' }))" "${outputDir}/node_modules/twilio/package.json"`,
-            `"${inputDir}/node_modules/.bin/esbuild" "${inputDir}/node_modules/@simplewebauthn/server/esm/index.js" --bundle --platform=node --format=esm --target=node22 --minify --log-level=error "--banner:js=import{createRequire as __otpRequire}from'node:module';const require=__otpRequire(import.meta.url);" --outfile="${outputDir}/node_modules/@simplewebauthn/server/index.mjs"`,
-            `node -e "require('fs').writeFileSync(process.argv[1], JSON.stringify({ name: '@simplewebauthn/server', type: 'module', main: 'index.mjs' }))" "${outputDir}/node_modules/@simplewebauthn/server/package.json"`,
-          ],
-        },
-      },
     });
     this.otpName = props.name;
     this.executionRole = role;
@@ -162,25 +210,22 @@ export class OtpFunction extends NodejsFunction {
     table.grant(this, ...TABLE_ITEM_ACTIONS);
   }
 
-  grantSecretRead(...secrets: Secret[]): void {
-    this.addToRolePolicy(
-      new PolicyStatement({ actions: [...SECRET_READ_ACTIONS], resources: secrets.map((s) => s.secretArn) }),
-    );
+  /** `resources`: secret ARNs, or an ARN pattern ending in `*` (the instance's name prefix). */
+  grantSecretRead(resources: string[]): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...SECRET_READ_ACTIONS], resources }));
   }
 
-  grantSecretDescribe(...secrets: Secret[]): void {
-    this.addToRolePolicy(
-      new PolicyStatement({
-        actions: [...SECRET_DESCRIBE_ACTIONS],
-        resources: secrets.map((s) => s.secretArn),
-      }),
-    );
+  grantSecretDescribe(resources: string[]): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...SECRET_DESCRIBE_ACTIONS], resources }));
   }
 
-  grantSecretWrite(...secrets: Secret[]): void {
-    this.addToRolePolicy(
-      new PolicyStatement({ actions: [...SECRET_WRITE_ACTIONS], resources: secrets.map((s) => s.secretArn) }),
-    );
+  grantSecretWrite(resources: string[]): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...SECRET_WRITE_ACTIONS], resources }));
+  }
+
+  /** Secrets an app's config names that the stack did not create are created by the first PUT. */
+  grantSecretCreate(resources: string[]): void {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...SECRET_CREATE_ACTIONS], resources }));
   }
 
   grantSendEmail(resources: string[]): void {
@@ -192,10 +237,18 @@ export class OtpFunction extends NodejsFunction {
  * The whole service: HTTP API over the route table, four functions with least-privilege
  * grants, the table, the secrets, SES and the alarms. Every cdk-nag AwsSolutions finding
  * is fixed here or acknowledged with its reason.
+ *
+ * No physical name is fixed: CloudFormation names the table, secrets, API, configuration set,
+ * functions, roles and log groups, so any number of instances fit in one account and region,
+ * and a stack destroyed with its `prod` resources retained deploys again beside them (the new
+ * resources get new names; the retained ones stay for you to restore from or delete).
  */
 export class OtpService extends Construct {
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
+  /** The base URL clients call: the custom domain's when there is one, else the API's own. */
+  readonly url: string;
+  readonly domainName?: DomainName;
   readonly table: Table;
   readonly serviceSecret: Secret;
   readonly twilioSecret: Secret;
@@ -204,14 +257,26 @@ export class OtpService extends Construct {
   readonly emailIdentity?: EmailIdentity;
   readonly functions: Record<FunctionName, OtpFunction>;
   readonly alarms: Alarm[] = [];
+  /** Unique per stack name and construct path: the instance's metrics dimension and part of its secret prefix. */
+  readonly instanceId: string;
+  /**
+   * Secrets an app's config names (other than `twilio` and `sinch-verification-api`, which the
+   * stack creates) live under this prefix; the functions may read, and admin-config create and
+   * write, secrets under it and nowhere else. The same after a redeploy, so secrets set through
+   * `PUT /v1/admin/secrets/{name}` (never part of the stack) are found again.
+   */
+  readonly secretNamePrefix: string;
+  private readonly instanceName: string;
 
   constructor(scope: Construct, id: string, props: OtpServiceProps) {
     super(scope, id);
     const { stage } = props;
-    const prod = stage === "prod";
-    const removalPolicy = removalPolicyOf(stage);
-    const logRetention = logRetentionOf(stage);
-    const secretPrefix = `otp-service/${stage}/`;
+    const removalPolicy = props.removalPolicy ?? removalPolicyOf(stage);
+    const logRetention = props.logRetention ?? logRetentionOf(stage);
+    this.instanceName = props.instanceName ?? "otp-service";
+    this.instanceId = Names.uniqueResourceName(this, { maxLength: 64, allowedSpecialCharacters: "-" });
+    this.secretNamePrefix = `${this.instanceName}/${this.instanceId}/`;
+    const label = `${this.instanceName} (${stage})`;
 
     this.table = new Table(this, "Table", {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
@@ -220,13 +285,13 @@ export class OtpService extends Construct {
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection: prod,
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });
 
+    // Generated names: a retained secret of a destroyed stack never blocks the next deploy.
     this.serviceSecret = new Secret(this, "ServiceSecret", {
-      secretName: `${secretPrefix}service`,
-      description: "otp-service pepper (HMAC of codes) and the TOTP encryption key derived from it",
+      description: `${label}: pepper (HMAC of codes) and the TOTP encryption key derived from it`,
       generateSecretString: {
         secretStringTemplate: "{}",
         generateStringKey: "pepper",
@@ -235,13 +300,8 @@ export class OtpService extends Construct {
       },
       removalPolicy,
     });
-    this.twilioSecret = providerSecret(this, "TwilioSecret", `${secretPrefix}twilio`, removalPolicy);
-    this.sinchSecret = providerSecret(
-      this,
-      "SinchSecret",
-      `${secretPrefix}sinch-verification-api`,
-      removalPolicy,
-    );
+    this.twilioSecret = providerSecret(this, "TwilioSecret", "twilio", label, removalPolicy);
+    this.sinchSecret = providerSecret(this, "SinchSecret", "sinch-verification-api", label, removalPolicy);
     Validations.of(this.serviceSecret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:
@@ -259,10 +319,7 @@ export class OtpService extends Construct {
       });
     }
 
-    this.configurationSet = new ConfigurationSet(this, "ConfigurationSet", {
-      configurationSetName: `otp-service-${stage}`,
-      reputationMetrics: true,
-    });
+    this.configurationSet = new ConfigurationSet(this, "ConfigurationSet", { reputationMetrics: true });
     if (props.sesIdentity) {
       this.emailIdentity = new EmailIdentity(this, "EmailIdentity", {
         identity: props.sesIdentity.includes("@")
@@ -277,27 +334,32 @@ export class OtpService extends Construct {
       OTP_SERVICE_SECRET_ID: this.serviceSecret.secretArn,
       OTP_TWILIO_SECRET_ID: this.twilioSecret.secretArn,
       OTP_SINCH_SECRET_ID: this.sinchSecret.secretArn,
-      OTP_SECRET_PREFIX: secretPrefix,
+      OTP_SECRET_PREFIX: this.secretNamePrefix,
+      OTP_METRICS_INSTANCE: this.instanceId,
     };
-    const fn = (name: FunctionName, id: string, memorySize: number, timeoutSeconds: number) =>
+    const memoryOf = (name: FunctionName): number =>
+      typeof props.memorySize === "number"
+        ? props.memorySize
+        : (props.memorySize?.[name] ?? FUNCTION_DEFAULTS[name].memorySize);
+    const fn = (name: FunctionName, id: string) =>
       new OtpFunction(this, id, {
         name,
-        memorySize,
-        timeout: Duration.seconds(timeoutSeconds),
+        instanceName: label,
+        memorySize: memoryOf(name),
+        reservedConcurrency: props.reservedConcurrency?.[name],
+        timeout: Duration.seconds(FUNCTION_DEFAULTS[name].timeoutSeconds),
         environment,
         logRetention,
         removalPolicy,
       });
     this.functions = {
-      // A provider may take 5 s, then the fallback another 5 s.
-      send: fn("send", "SendFunction", 512, 15),
-      verify: fn("verify", "VerifyFunction", 512, 10),
-      enroll: fn("enroll", "EnrollFunction", 512, 10),
-      "admin-config": fn("admin-config", "AdminConfigFunction", 256, 15),
+      send: fn("send", "SendFunction"),
+      verify: fn("verify", "VerifyFunction"),
+      enroll: fn("enroll", "EnrollFunction"),
+      "admin-config": fn("admin-config", "AdminConfigFunction"),
     };
     this.grantLeastPrivilege();
-
-    this.grantSendEmail();
+    this.grantEmail();
     for (const f of Object.values(this.functions)) {
       Validations.of(f).acknowledge({
         id: "AwsSolutions-L1",
@@ -307,52 +369,103 @@ export class OtpService extends Construct {
       });
     }
 
-    const { api, stage: apiStage } = this.httpApi(props);
+    const { api, stage: apiStage } = this.httpApi(props, logRetention, removalPolicy);
     this.api = api;
     this.apiStage = apiStage;
-    this.createAlarms(props);
+    if (props.customDomain) {
+      this.domainName = new DomainName(this, "DomainName", {
+        domainName: props.customDomain.domainName,
+        certificate: props.customDomain.certificate,
+      });
+      new ApiMapping(this, "ApiMapping", { api, domainName: this.domainName, stage: apiStage });
+      this.url = `https://${props.customDomain.domainName}/`;
+    } else {
+      this.url = apiStage.url;
+    }
+    this.createAlarms(props, label);
   }
 
   /** Explicit grants per function (SECURITY.md rule 34): only admin-config writes secrets. */
   private grantLeastPrivilege(): void {
     const { send, verify, enroll } = this.functions;
     const admin = this.functions["admin-config"];
+    const providers = [this.twilioSecret.secretArn, this.sinchSecret.secretArn];
+    const prefixed = Stack.of(this).formatArn({
+      service: "secretsmanager",
+      resource: "secret",
+      resourceName: `${this.secretNamePrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     for (const f of [send, verify, enroll, admin]) f.grantTableItems(this.table);
     // Peppered code hashes and TOTP secrets.
-    for (const f of [send, verify, enroll]) f.grantSecretRead(this.serviceSecret);
+    for (const f of [send, verify, enroll]) f.grantSecretRead([this.serviceSecret.secretArn]);
     // send and enroll issue codes by Twilio or Sinch; verify (and activation in enroll) reports a
-    // code to Sinch; admin-config lists the secrets and sends test messages.
-    for (const f of [send, enroll, admin]) f.grantSecretRead(this.twilioSecret, this.sinchSecret);
-    verify.grantSecretRead(this.sinchSecret);
-    admin.grantSecretDescribe(this.twilioSecret, this.sinchSecret);
-    admin.grantSecretWrite(this.twilioSecret, this.sinchSecret);
+    // code to Sinch; admin-config lists the secrets and sends test messages. Any of them may meet
+    // a config naming another secret, which lives under the instance's prefix.
+    for (const f of [send, enroll, admin]) f.grantSecretRead([...providers, prefixed]);
+    verify.grantSecretRead([this.sinchSecret.secretArn, prefixed]);
+    admin.grantSecretDescribe([...providers, prefixed]);
+    admin.grantSecretWrite([...providers, prefixed]);
+    admin.grantSecretCreate([prefixed]);
+    for (const f of [send, verify, enroll, admin]) {
+      Validations.of(f.executionRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagArn(this, prefixed)}]`,
+        reason:
+          "Secrets an app's config names beyond the two the stack creates (API.md, PUT /v1/admin/secrets/{name}) " +
+          "are found by name under this instance's own prefix; the wildcard covers only that prefix.",
+      });
+    }
   }
 
-  /** Issuing a code (send, enroll) and the admin's test message send email through SES. */
-  private grantSendEmail(): void {
+  /**
+   * Issuing a code (send, enroll) and the admin's test message send email through SES;
+   * admin-config's doctor reads the account's sending status and identities' verification.
+   */
+  private grantEmail(): void {
     const stack = Stack.of(this);
-    const identityArn =
-      this.emailIdentity?.emailIdentityArn ??
-      stack.formatArn({ service: "ses", resource: "identity", resourceName: "*" });
+    const anyIdentity = stack.formatArn({ service: "ses", resource: "identity", resourceName: "*" });
+    const identityArn = this.emailIdentity?.emailIdentityArn ?? anyIdentity;
     const configurationSetArn = stack.formatArn({
       service: "ses",
       resource: "configuration-set",
       resourceName: this.configurationSet.configurationSetName,
     });
-    for (const f of [this.functions.send, this.functions.enroll, this.functions["admin-config"]]) {
+    const identityWildcard = `AwsSolutions-IAM5[Resource::${nagArn(this, anyIdentity)}]`;
+    const admin = this.functions["admin-config"];
+    for (const f of [this.functions.send, this.functions.enroll, admin]) {
       f.grantSendEmail([identityArn, configurationSetArn]);
       if (!this.emailIdentity) {
         Validations.of(f.executionRole).acknowledge({
-          id: "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",
+          id: identityWildcard,
           reason:
             "No SES identity was given (context sesIdentity), so the sender is whichever identity an app's " +
             "config names, verified outside this stack. Limited to ses:SendEmail in this account and region.",
         });
       }
     }
+    admin.addToRolePolicy(new PolicyStatement({ actions: ["ses:GetAccount"], resources: ["*"] }));
+    admin.addToRolePolicy(
+      new PolicyStatement({ actions: ["ses:GetEmailIdentity"], resources: [anyIdentity] }),
+    );
+    Validations.of(admin.executionRole).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "ses:GetAccount (sandbox and sending status, for GET /v1/admin/apps/{appId}/doctor) has no resource " +
+        "type: IAM accepts only `*` for it. It reads the account's SES status, nothing else.",
+    });
+    Validations.of(admin.executionRole).acknowledge({
+      id: identityWildcard,
+      reason:
+        "The doctor reports whether the identity an app's from-address uses is verified; apps name any " +
+        "identity of the account, so ses:GetEmailIdentity (read-only) covers identities in this account and region.",
+    });
   }
 
-  private httpApi(props: OtpServiceProps): { api: HttpApi; stage: HttpStage } {
+  private httpApi(
+    props: OtpServiceProps,
+    logRetention: RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): { api: HttpApi; stage: HttpStage } {
     const integrations = Object.fromEntries(
       Object.entries(this.functions).map(([name, f]) => [
         name,
@@ -363,8 +476,8 @@ export class OtpService extends Construct {
       ]),
     ) as Record<FunctionName, HttpLambdaIntegration>;
     const api = new HttpApi(this, "Api", {
-      apiName: `otp-service-${props.stage}`,
-      description: "otp-service: multi-factor authentication",
+      apiName: `${this.instanceName}-${this.instanceId}`,
+      description: `${this.instanceName} (${props.stage}): multi-factor authentication`,
       createDefaultStage: false,
       // Unknown paths reach the service, which answers problem+json 404/405.
       defaultIntegration: integrations["admin-config"],
@@ -388,8 +501,8 @@ export class OtpService extends Construct {
     });
 
     const accessLogs = new LogGroup(this, "ApiAccessLogs", {
-      retention: logRetentionOf(props.stage),
-      removalPolicy: removalPolicyOf(props.stage),
+      retention: logRetention,
+      removalPolicy,
     });
     const stage = new HttpStage(this, "ApiStage", {
       httpApi: api,
@@ -420,7 +533,7 @@ export class OtpService extends Construct {
     return { api, stage };
   }
 
-  private createAlarms(props: OtpServiceProps): void {
+  private createAlarms(props: OtpServiceProps, label: string): void {
     const period = Duration.minutes(5);
     const alarm = (id: string, metric: IMetric, threshold: number, description: string) => {
       const created = new Alarm(this, id, {
@@ -429,7 +542,7 @@ export class OtpService extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `otp-service ${props.stage}: ${description}`,
+        alarmDescription: `${label}: ${description}`,
       });
       if (props.alarmTopic) created.addAlarmAction(new SnsAction(props.alarmTopic));
       this.alarms.push(created);
@@ -458,7 +571,7 @@ export class OtpService extends Construct {
       new Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { ...METRICS_DIMENSIONS },
+        dimensionsMap: { ...METRICS_DIMENSIONS, instance: this.instanceId },
         statistic: "Sum",
         period,
       });
@@ -494,13 +607,12 @@ export class OtpService extends Construct {
 function providerSecret(
   scope: Construct,
   id: string,
-  secretName: string,
+  name: string,
+  label: string,
   removalPolicy: RemovalPolicy,
 ): Secret {
-  const name = secretName.slice(secretName.lastIndexOf("/") + 1);
   return new Secret(scope, id, {
-    secretName,
-    description: `otp-service ${name} credentials; set them with PUT /v1/admin/secrets/${name}`,
+    description: `${label}: ${name} credentials; set them with PUT /v1/admin/secrets/${name}`,
     generateSecretString: {
       secretStringTemplate: JSON.stringify({ placeholder: `set with PUT /v1/admin/secrets/${name}` }),
       generateStringKey: "nonce",
@@ -509,4 +621,14 @@ function providerSecret(
     },
     removalPolicy,
   });
+}
+
+/** An ARN as cdk-nag names it in a finding: `arn:<AWS::Partition>:...` for the pseudo parameters. */
+function nagArn(scope: Construct, arn: string): string {
+  const resolved: unknown = Stack.of(scope).resolve(arn);
+  if (typeof resolved === "string") return resolved;
+  const [, parts] = (resolved as { "Fn::Join": [string, unknown[]] })["Fn::Join"];
+  return parts
+    .map((part) => (typeof part === "string" ? part : `<${(part as { Ref: string }).Ref}>`))
+    .join("");
 }

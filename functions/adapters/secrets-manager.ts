@@ -14,7 +14,7 @@ export interface SecretsManagerSettings {
   serviceSecretId: string;
   /** Secret ids of the provider secrets the stack created, by the name configs use (`twilio`, ...). */
   providerSecretIds: Record<string, string>;
-  /** Other names an app's config refers to live under this prefix (`otp-service/prod/`). */
+  /** Other names an app's config refers to live under this prefix, unique per deployed instance (`otp-service/<instance id>/`). */
   namePrefix: string;
   cacheMs?: number;
 }

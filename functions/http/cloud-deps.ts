@@ -12,11 +12,10 @@ import { MetricsAudit } from "#adapters/metrics-audit";
 import { chooseProviders, type OfferedProviders } from "#adapters/providers/registry";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
 import type { Secrets } from "#core/ports";
+import { cloudLogger, contextFor, logTo } from "./cloud-logger.ts";
 import type { HandlerDeps } from "./deps.ts";
 
 export const cloudRequestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
-
-const errorName = (error: unknown): string => (error instanceof Error ? error.name : "Error");
 
 const required = (name: string): string => {
   const value = process.env[name];
@@ -43,15 +42,21 @@ export async function cloudDeps(
     appCacheMs: options.appCacheMs,
     apiKeyCacheMs: 60_000,
   });
-  const metrics = new Metrics({ namespace: "OtpService", serviceName: "otp-service" });
+  // `instance` keeps the alarms of two deployments in one account apart.
+  const instance = process.env.OTP_METRICS_INSTANCE;
+  const metrics = new Metrics({
+    namespace: "OtpService",
+    serviceName: "otp-service",
+    ...(instance ? { defaultDimensions: { instance } } : {}),
+  });
+  const logger = cloudLogger();
+  const log = logTo(logger);
   const audit = new MetricsAudit(
     new DynamoAudit(documents, {
       tableName,
       onLost: (event, error) => {
         // The event holds no secret (masked destination, ids, outcome): the log keeps it.
-        console.error(
-          JSON.stringify({ level: "error", msg: "audit event not stored", error: errorName(error), event }),
-        );
+        log({ level: "error", msg: "audit event not stored", error, event });
         metrics.addMetric("AuditWriteFailed", MetricUnit.Count, 1);
         metrics.publishStoredMetrics();
       },
@@ -75,9 +80,7 @@ export async function cloudDeps(
     {
       eventBusName: process.env.OTP_EVENT_BUS_NAME ?? "default",
       onFailed: (count, reason) => {
-        console.warn(
-          JSON.stringify({ level: "warn", msg: "audit events not put on the bus", count, reason }),
-        );
+        log({ level: "warn", msg: "audit events not put on the bus", count, reason });
         metrics.addMetric("EventPublishFailed", MetricUnit.Count, count);
         metrics.publishStoredMetrics();
       },
@@ -93,6 +96,7 @@ export async function cloudDeps(
     smsCounters: new DynamoSmsCounters(documents, { tableName }),
     idempotency: new DynamoIdempotency(documents, { tableName }),
     adminAuth: { kind: "iam" },
-    log: (entry) => console.log(JSON.stringify(entry)),
+    log,
+    beginRequest: contextFor(logger),
   };
 }

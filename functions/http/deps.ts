@@ -1,5 +1,7 @@
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import type { AuditEventBus, Deps } from "#core/ports";
 import type { ConfigRulesDeps } from "#core/use-cases/app-config";
+import type { Log } from "./log.ts";
 
 export type AdminAuth = { kind: "iam" } | { kind: "token"; tokenSha256: string };
 
@@ -11,8 +13,10 @@ export interface HandlerDeps extends Deps, ConfigRulesDeps {
   adminAuth: AdminAuth;
   /** Where each request's audit events are published once it is decided (EventBridge; locally `/dev/events`). */
   events?: AuditEventBus;
-  /** One structured line per request: route, status, code, timing. Never a body, header or secret. */
-  log?: (entry: Record<string, unknown>) => void;
+  /** One structured line per request (route, status, code, timing) and per fault worth a look. Never a body, header or secret. */
+  log?: Log;
+  /** Called as each invocation starts: the cloud stamps its Lambda context and request id on the log lines. */
+  beginRequest?: (event: APIGatewayProxyEventV2, context: Context) => void;
 }
 
 /** Builds dependencies once per process (a Lambda cold start), on first use. */

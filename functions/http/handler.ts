@@ -8,6 +8,7 @@ import { type FunctionName, matchRoute, type Route, routes, routesOf } from "#li
 import { authorize } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { HandlerDeps } from "./deps.ts";
+import type { LogEntry } from "./log.ts";
 import { type HttpResult, problem, toProblem } from "./problem.ts";
 
 export interface RouteRequest<B> {
@@ -142,44 +143,64 @@ function lowerCaseHeaders(headers: Event["headers"] | undefined): Record<string,
   return out;
 }
 
-/** Last line of defence: every error becomes problem+json, logged by class and code, never with its secrets. */
+/**
+ * Last line of defence: every error becomes problem+json. One log line per request: INFO for
+ * an answer (a 4xx included: the caller's mistake, not ours), WARN with the error for a
+ * dependency's fault answered 502 or 503 (a provider, the store, a stored config), ERROR with
+ * the error and its stack for anything unexpected. Never a body, header or secret.
+ */
 function problemDetails(
   getDeps: () => Promise<HandlerDeps>,
   fn: FunctionName,
 ): MiddlewareObj<Event, Result, Error, Context> {
   const started = new WeakMap<object, number>();
-  const log = async (event: Event, status: number, extra: Record<string, unknown>) => {
-    const deps = await getDeps().catch(() => undefined);
-    deps?.log?.({
-      level: status >= 500 ? "error" : "info",
+  const log = async (event: Event, entry: Pick<LogEntry, "level"> & Record<string, unknown>) => {
+    const line: LogEntry = {
+      msg: "request",
       fn,
       route: event.routeKey,
-      status,
       requestId: event.requestContext?.requestId,
       ms: Date.now() - (started.get(event) ?? Date.now()),
-      ...extra,
-    });
+      ...entry,
+    };
+    const deps = await getDeps().catch(() => undefined);
+    if (deps?.log) deps.log(line);
+    // Without its dependencies a function cannot log through them; the reason must still show.
+    else if (!deps) console.error(JSON.stringify({ ...line, error: describe(line.error) }));
   };
   return {
-    before: (request) => {
+    before: async (request) => {
       started.set(request.event, Date.now());
+      const deps = await getDeps().catch(() => undefined);
+      deps?.beginRequest?.(request.event, request.context);
     },
     after: async (request) => {
-      await log(request.event, request.response?.statusCode ?? 200, {});
+      await log(request.event, { level: "info", status: request.response?.statusCode ?? 200 });
     },
     onError: async (request) => {
       const { result, kind } = toProblem(request.error);
-      const code = request.error instanceof DomainError ? request.error.code : undefined;
-      const extra: Record<string, unknown> = { code, errorClass: kind };
-      // Unexpected errors are logged by name and our own operation only: messages could echo input.
-      if (kind !== "domain") extra.error = request.error?.name;
-      if (kind === "provider" || kind === "store")
-        extra.operation = (request.error as { operation?: string }).operation;
-      await log(request.event, result.statusCode, extra);
+      const status = result.statusCode;
+      if (kind === "domain") {
+        const code = (request.error as DomainError).code;
+        await log(request.event, { level: "info", status, code });
+      } else {
+        const operation = (request.error as { operation?: string } | null)?.operation;
+        await log(request.event, {
+          level: kind === "unexpected" ? "error" : "warn",
+          status,
+          code: kind === "provider" ? "delivery_failed" : "unavailable",
+          errorClass: kind,
+          ...(operation ? { operation } : {}),
+          error: request.error,
+        });
+      }
       request.response = result;
     },
   };
 }
+
+const describe = (error: unknown) =>
+  error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error;
 
 export const methodNotAllowed = (allow: string[]): HttpResult =>
   problem(new DomainError("method_not_allowed", `Use ${allow.join(", ")} on this path.`), {

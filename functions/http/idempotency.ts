@@ -71,7 +71,7 @@ export function idempotent<B>(impl: RouteImpl<B>): RouteImpl<B> {
 
       const keep = (response: HttpResult) =>
         records.complete(request.appId, keyHash, token, response).catch((error: unknown) => {
-          deps.log?.({ level: "warn", msg: "idempotency record not kept", error: errorName(error) });
+          deps.log?.({ level: "warn", msg: "idempotency record not kept", error });
         });
       let result: HttpResult;
       try {
@@ -81,7 +81,7 @@ export function idempotent<B>(impl: RouteImpl<B>): RouteImpl<B> {
         if (problem.statusCode < 500) await keep(problem);
         else
           await records.release(request.appId, keyHash, token).catch((failure: unknown) => {
-            deps.log?.({ level: "warn", msg: "idempotency key not freed", error: errorName(failure) });
+            deps.log?.({ level: "warn", msg: "idempotency key not freed", error: failure });
           });
         throw error;
       }
@@ -92,5 +92,3 @@ export function idempotent<B>(impl: RouteImpl<B>): RouteImpl<B> {
     },
   };
 }
-
-const errorName = (error: unknown): string => (error instanceof Error ? error.name : "Error");

@@ -24,6 +24,8 @@ let resources: Record<string, Resource>;
 /** Logical ids of the things grants and references point at. */
 let ids: Record<"table" | "serviceSecret" | "twilioSecret" | "sinchSecret", string>;
 let functionIds: Record<FunctionName, string>;
+/** The ARN pattern of the secrets an app's config may name: the instance's prefix and nothing else. */
+let prefixedSecrets: string;
 
 const ofType = (type: string): [string, Resource][] =>
   Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -31,6 +33,13 @@ const ofType = (type: string): [string, Resource][] =>
 const refId = (value: unknown): string | undefined => {
   const v = value as { Ref?: string; "Fn::GetAtt"?: [string, string] };
   return v?.Ref ?? v?.["Fn::GetAtt"]?.[0];
+};
+
+/** An ARN built with Fn::Join, as text: pseudo parameters and references as `<Name>`. */
+const arnText = (value: unknown): string => {
+  const join = (value as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
+  if (!join) return JSON.stringify(value);
+  return join[1].map((p) => (typeof p === "string" ? p : `<${refId(p) ?? JSON.stringify(p)}>`)).join("");
 };
 
 const propsOf = (fn: FunctionName): Record<string, unknown> =>
@@ -60,7 +69,7 @@ function grantsOf(fn: FunctionName): Record<string, string[]> {
     expect(s.Effect).toBe("Allow");
     for (const action of actionsOf(s)) {
       const list = grants[action] ?? [];
-      for (const r of resourcesOf(s)) list.push(refId(r) ?? JSON.stringify(r));
+      for (const r of resourcesOf(s)) list.push(refId(r) ?? (typeof r === "string" ? r : arnText(r)));
       grants[action] = [...new Set(list)].sort();
     }
   }
@@ -84,11 +93,12 @@ beforeAll(() => {
     twilioSecret: logicalId(service.twilioSecret),
     sinchSecret: logicalId(service.sinchSecret),
   };
+  prefixedSecrets = `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${service.secretNamePrefix}*`;
   functionIds = Object.fromEntries(
     FUNCTION_NAMES.map((name) => [name, logicalId(service.functions[name])]),
   ) as Record<FunctionName, string>;
-  // Synthesis bundles four functions with esbuild: minutes, not seconds, on a busy 2-core machine.
-}, 240_000);
+  // Synthesis copies the four prebuilt functions (~10 MB each) into the assembly.
+}, 120_000);
 
 describe("HTTP API", () => {
   const routeByKey = (key: string) =>
@@ -203,6 +213,7 @@ describe("functions", () => {
       const env = (propsOf(name).Environment as { Variables: Record<string, unknown> }).Variables;
       expect(Object.keys(env).sort()).toEqual(
         [
+          "OTP_METRICS_INSTANCE",
           "OTP_SECRET_PREFIX",
           "OTP_SERVICE_SECRET_ID",
           "OTP_SINCH_SECRET_ID",
@@ -214,7 +225,10 @@ describe("functions", () => {
       expect(env.OTP_SERVICE_SECRET_ID).toEqual({ Ref: ids.serviceSecret });
       expect(env.OTP_TWILIO_SECRET_ID).toEqual({ Ref: ids.twilioSecret });
       expect(env.OTP_SINCH_SECRET_ID).toEqual({ Ref: ids.sinchSecret });
-      expect(env.OTP_SECRET_PREFIX).toBe("otp-service/dev/");
+      // Unique per stack name and construct path, the same on every deploy of this stack.
+      expect(env.OTP_SECRET_PREFIX).toBe(`otp-service/${stack.service.instanceId}/`);
+      expect(env.OTP_SECRET_PREFIX).toMatch(/^otp-service\/OtpService-devOtpService[0-9A-F]{8}\/$/);
+      expect(env.OTP_METRICS_INSTANCE).toBe(stack.service.instanceId);
       // no --enable-source-maps: it would decode the source map at every cold start
       expect(env.NODE_OPTIONS).toBeUndefined();
     },
@@ -267,7 +281,7 @@ describe("least privilege", () => {
     ).toEqual([]);
   });
 
-  it("only admin-config may write secrets, and only the two provider secrets", () => {
+  it("only admin-config may write or create secrets: the two provider secrets and names under the instance's prefix", () => {
     const writers = ofType("AWS::IAM::Policy").filter(([, p]) =>
       (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some((s) =>
         actionsOf(s).some(
@@ -279,8 +293,9 @@ describe("least privilege", () => {
       refId(propsOf("admin-config").Role),
     ]);
     expect(grantsOf("admin-config")["secretsmanager:PutSecretValue"]).toEqual(
-      [ids.twilioSecret, ids.sinchSecret].sort(),
+      [ids.twilioSecret, ids.sinchSecret, prefixedSecrets].sort(),
     );
+    expect(grantsOf("admin-config")["secretsmanager:CreateSecret"]).toEqual([prefixedSecrets]);
     for (const fn of ["send", "verify", "enroll"] as const) {
       expect(Object.keys(grantsOf(fn)).filter((a) => a.startsWith("secretsmanager:"))).toEqual([
         ...SECRET_READ_ACTIONS,
@@ -299,23 +314,32 @@ describe("least privilege", () => {
     const ses = expect.arrayContaining([expect.stringContaining("configuration-set/")]);
     const dynamoGrants = Object.fromEntries(dynamo.map((a) => [a, table]));
 
+    const anyIdentity = "arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*";
+
     expect(withoutLogs("send")).toEqual({
       ...dynamoGrants,
-      ...read(ids.serviceSecret, ids.twilioSecret, ids.sinchSecret),
+      ...read(ids.serviceSecret, ids.twilioSecret, ids.sinchSecret, prefixedSecrets),
       "ses:SendEmail": ses,
     });
     expect(withoutLogs("enroll")).toEqual({
       ...dynamoGrants,
-      ...read(ids.serviceSecret, ids.twilioSecret, ids.sinchSecret),
+      ...read(ids.serviceSecret, ids.twilioSecret, ids.sinchSecret, prefixedSecrets),
       "ses:SendEmail": ses,
     });
-    expect(withoutLogs("verify")).toEqual({ ...dynamoGrants, ...read(ids.serviceSecret, ids.sinchSecret) });
+    expect(withoutLogs("verify")).toEqual({
+      ...dynamoGrants,
+      ...read(ids.serviceSecret, ids.sinchSecret, prefixedSecrets),
+    });
     expect(withoutLogs("admin-config")).toEqual({
       ...dynamoGrants,
-      ...read(ids.twilioSecret, ids.sinchSecret),
-      "secretsmanager:DescribeSecret": [ids.sinchSecret, ids.twilioSecret].sort(),
-      "secretsmanager:PutSecretValue": [ids.sinchSecret, ids.twilioSecret].sort(),
+      ...read(ids.twilioSecret, ids.sinchSecret, prefixedSecrets),
+      "secretsmanager:DescribeSecret": [ids.sinchSecret, ids.twilioSecret, prefixedSecrets].sort(),
+      "secretsmanager:PutSecretValue": [ids.sinchSecret, ids.twilioSecret, prefixedSecrets].sort(),
+      "secretsmanager:CreateSecret": [prefixedSecrets],
       "ses:SendEmail": ses,
+      // The doctor: sandbox and sending status (no resource type exists), and identities' verification.
+      "ses:GetAccount": ["*"],
+      "ses:GetEmailIdentity": [anyIdentity],
     });
     for (const fn of FUNCTION_NAMES) {
       const logGroupId = refId((propsOf(fn).LoggingConfig as { LogGroup: unknown }).LogGroup);
@@ -354,10 +378,14 @@ describe("table", () => {
 });
 
 describe("secrets and SES", () => {
-  it("generates the service secret's pepper and creates placeholder provider secrets", () => {
+  it("generates the service secret's pepper and creates placeholder provider secrets, all with generated names", () => {
     template.resourceCountIs("AWS::SecretsManager::Secret", 3);
+    for (const [, secret] of ofType("AWS::SecretsManager::Secret")) {
+      // No fixed name: a secret retained from a destroyed stack never blocks the next deploy.
+      expect(secret.Properties.Name).toBeUndefined();
+    }
     template.hasResourceProperties("AWS::SecretsManager::Secret", {
-      Name: "otp-service/dev/service",
+      Description: Match.stringLikeRegexp("pepper"),
       GenerateSecretString: {
         SecretStringTemplate: "{}",
         GenerateStringKey: "pepper",
@@ -367,7 +395,7 @@ describe("secrets and SES", () => {
     });
     for (const name of ["twilio", "sinch-verification-api"]) {
       template.hasResourceProperties("AWS::SecretsManager::Secret", {
-        Name: `otp-service/dev/${name}`,
+        Description: Match.stringLikeRegexp(`PUT /v1/admin/secrets/${name}$`),
         GenerateSecretString: Match.objectLike({
           SecretStringTemplate: Match.stringLikeRegexp('"placeholder"'),
         }),
@@ -415,12 +443,15 @@ describe("alarms", () => {
     }
   });
 
-  it("watches the custom metrics as sums over 5 minutes with service=otp-service, missing data not breaching", () => {
+  it("watches the custom metrics as sums over 5 minutes with service=otp-service and this instance, missing data not breaching", () => {
     for (const metric of ["DeliveryFailed", "UserLocked", "SmsBlocked", "SmsBreakerOpened"]) {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "OtpService",
         MetricName: metric,
-        Dimensions: [{ Name: "service", Value: "otp-service" }],
+        Dimensions: [
+          { Name: "instance", Value: stack.service.instanceId },
+          { Name: "service", Value: "otp-service" },
+        ],
         Statistic: "Sum",
         Period: 300,
         ComparisonOperator: "GreaterThanThreshold",
@@ -444,5 +475,15 @@ describe("outputs", () => {
       ]),
     );
     expect(outputs.TableName).toMatchObject({ Value: { Ref: ids.table } });
+    expect(outputs.SecretNamePrefix).toMatchObject({ Value: stack.service.secretNamePrefix });
+  });
+
+  it("outputs the API URL under ApiUrl and the next command, which finds stack OtpService-dev by its stage", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.NextStep?.Value).toBe("npx otp-admin init --stage dev");
+    const url = JSON.stringify(outputs.ApiUrl?.Value);
+    expect(url).toContain("execute-api");
+    const [apiId] = ofType("AWS::ApiGatewayV2::Api")[0] as [string, Resource];
+    expect(url).toContain(`{"Ref":"${apiId}"}`);
   });
 });

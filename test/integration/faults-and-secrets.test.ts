@@ -1,9 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { StoreUnavailable } from "#core/errors";
 import type { AuditEvent, Store } from "#core/ports";
+import { cloudLogger, logTo } from "#http/cloud-logger";
+import { readableLine } from "#lib/local-log";
 import { LOCAL_AWS } from "#lib/local-services";
 import { TABLE_NAME } from "#lib/local-stack";
 import { enrollEmail, type Harness, startHarness } from "../support/harness.ts";
@@ -152,7 +154,26 @@ describe("secrets never reach a log, an error or another response", () => {
     const service = await h.call("GET", "/v1/admin/apps/_service/audit?limit=100", { auth: "admin" });
     errorBodies.push(audit.text, service.text);
 
-    const logs = JSON.stringify(h.logs);
+    // The same entries as the Lambdas write them (Powertools Logger, JSON on stdout) and as
+    // `npm start` prints them (readable lines): a secret in any field or error would show.
+    const written: string[] = [];
+    const out = vi
+      .spyOn(process.stdout, "write")
+      .mockImplementation((chunk) => written.push(String(chunk)) > 0);
+    const err = vi
+      .spyOn(process.stderr, "write")
+      .mockImplementation((chunk) => written.push(String(chunk)) > 0);
+    try {
+      const cloud = logTo(cloudLogger());
+      for (const entry of h.logs) cloud(entry);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    expect(written.length).toBe(h.logs.length);
+    const logs = [JSON.stringify(h.logs), ...written, ...h.logs.map((entry) => readableLine(entry))].join(
+      "\n",
+    );
     expect(h.logs.length).toBeGreaterThan(10);
     for (const secret of seen) {
       expect(logs).not.toContain(secret);

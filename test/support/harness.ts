@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { LogEntry } from "#http/log";
 import { buildEvent } from "#lib/local-server";
 import { type LocalStack, startLocalStack } from "#lib/local-stack";
 import { matchRoute } from "#lib/routes";
@@ -26,7 +27,7 @@ export interface Harness {
   stack: LocalStack;
   /** The folder of the stack's data, secrets and credentials. */
   dir: string;
-  logs: Record<string, unknown>[];
+  logs: LogEntry[];
   printed: string[];
   /** Drives the Lambda handler for the route with an API Gateway v2 event, as the cloud would. */
   call(method: string, path: string, options?: CallOptions): Promise<Reply>;
@@ -40,7 +41,7 @@ export interface Harness {
 /** dynalite and aws-ses-v2-local on free ports, in memory, with the real adapters and handlers. */
 export async function startHarness(options: { twilioApiUrl?: string } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "otp-test-"));
-  const logs: Record<string, unknown>[] = [];
+  const logs: LogEntry[] = [];
   const printed: string[] = [];
   const stack = await startLocalStack({
     dir,

@@ -1,0 +1,87 @@
+/**
+ * `npm run build:functions`: bundles each Lambda entry point of `functions/` into
+ * `dist/functions/<name>/` (index.mjs, its source map, and the side modules in node_modules/),
+ * the folders the construct deploys with `Code.fromAsset`. Prebuilt, so the construct works
+ * from node_modules without esbuild, Docker or this repository's sources.
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { externalModules, FUNCTION_BUNDLING, FUNCTION_NAMES, type SideModule } from "./function-bundling.ts";
+import type { FunctionName } from "./routes.ts";
+
+export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
+export const defaultFunctionsDir = join(projectRoot, "dist", "functions");
+
+/** What `FUNCTION_BUNDLING` says, as esbuild's JS API takes it: every handler's options but its entry and output. */
+export function bundlingOptions(): esbuild.BuildOptions {
+  const b = FUNCTION_BUNDLING;
+  return {
+    absWorkingDir: projectRoot,
+    bundle: true,
+    platform: b.platform,
+    format: b.format,
+    target: b.target,
+    minify: b.minify,
+    sourcemap: b.sourcemap ? "linked" : false,
+    sourcesContent: true,
+    mainFields: [...b.mainFields],
+    banner: { js: b.banner },
+    external: externalModules(),
+    logLevel: "error",
+  };
+}
+
+/** The esbuild options of one handler. */
+export function handlerBuildOptions(name: FunctionName, outDir: string): esbuild.BuildOptions {
+  return {
+    ...bundlingOptions(),
+    entryPoints: [join(projectRoot, "functions", `${name}.ts`)],
+    outfile: join(outDir, name, FUNCTION_BUNDLING.outFile),
+  };
+}
+
+async function buildSideModule(module: SideModule, outDir: string): Promise<void> {
+  const dir = join(outDir, "node_modules", module.name);
+  await esbuild.build({
+    entryPoints: [join(projectRoot, "node_modules", module.name, module.entry)],
+    absWorkingDir: projectRoot,
+    bundle: true,
+    platform: FUNCTION_BUNDLING.platform,
+    format: module.format,
+    target: FUNCTION_BUNDLING.target,
+    minify: FUNCTION_BUNDLING.minify,
+    ...(module.format === "esm" ? { banner: { js: FUNCTION_BUNDLING.banner } } : {}),
+    outfile: join(dir, module.outFile),
+    logLevel: "error",
+  });
+  const manifest = {
+    name: module.name,
+    ...(module.format === "esm" ? { type: "module" } : {}),
+    main: module.outFile,
+  };
+  await writeFile(join(dir, "package.json"), JSON.stringify(manifest));
+}
+
+/**
+ * Builds every handler, and its side modules beside it, into `outDir/<name>/`. The folder is
+ * emptied first, so nothing stale ships; the output is deterministic, so an unchanged
+ * source gives an unchanged asset hash and no Lambda update.
+ */
+export async function buildFunctions(outDir: string = defaultFunctionsDir): Promise<string> {
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  await Promise.all(
+    FUNCTION_NAMES.map(async (name) => {
+      await esbuild.build(handlerBuildOptions(name, outDir));
+      await Promise.all(FUNCTION_BUNDLING.sideModules.map((m) => buildSideModule(m, join(outDir, name))));
+    }),
+  );
+  return outDir;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const outDir = process.argv[2] ?? defaultFunctionsDir;
+  await buildFunctions(outDir);
+}

@@ -1,0 +1,16 @@
+/**
+ * The package's entry point (`import { OtpService } from "otp-service"`): the construct, the
+ * stack this repository deploys with it, and the types of their props.
+ */
+export {
+  FUNCTION_DEFAULTS,
+  METRICS_DIMENSIONS,
+  METRICS_NAMESPACE,
+  OtpFunction,
+  OtpService,
+  type OtpServiceCustomDomain,
+  type OtpServiceProps,
+  prebuiltFunctionDir,
+} from "./otp-service.ts";
+export { OtpServiceStack, type OtpServiceStackProps, stackNameOf } from "./otp-service-stack.ts";
+export type { FunctionName } from "./routes.ts";

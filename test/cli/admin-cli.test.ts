@@ -309,11 +309,41 @@ describe("otp-admin against the local stack", () => {
     expect(lines[3]).toContain("apikey.revoked");
   });
 
-  it("shows SMS protection", async () => {
-    const shown = await cli(["sms-protection", "show", "default"]);
-    expect(shown.code).toBe(0);
-    expect(shown.stdout).toContain("SMS protection of default: mode enforce");
-    expect(shown.stdout).toContain("Blocked in the last 24 h: none");
+  it("shows SMS protection, with a country its conversion breaker paused, and resumes that country", async () => {
+    const fresh = await cli(["sms-protection", "show", "default"]);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain("SMS protection of default: mode enforce");
+    expect(fresh.stdout).toContain("Blocked in the last 24 h: none");
+
+    // Codes to GB that nobody enters: once they have expired, the next SMS there opens the breaker.
+    // The local provider (the outbox) whatever Twilio secret an earlier test saved.
+    const patched = await cli([
+      "config",
+      "patch",
+      "default",
+      "--set",
+      "smsProtection.conversion.minSends=5",
+      "--set",
+      "sms.provider=local",
+    ]);
+    expect(patched.code).toBe(0);
+    const enrollGb = (i: number) =>
+      h.call("POST", `/v1/users/pumped-${i}/factors`, { body: { type: "sms", phone: `+44740012345${i}` } });
+    for (let i = 0; i < 5; i++) expect((await enrollGb(i)).status).toBe(201);
+    // Well past the 300 s code TTL: the breaker estimates live codes per time bucket.
+    h.stack.clock.advance(900);
+    expect((await enrollGb(5)).body).toMatchObject({ code: "sms_blocked", reason: "conversion_breaker" });
+    const paused = await cli(["sms-protection", "show", "default"]);
+    expect(paused.stdout).toMatch(/^GB\s+5\s+0\s+0%\s+\d{4}-\d{2}-\d{2}T/m);
+    expect(paused.stdout).toMatch(/Blocked in the last 24 h: .*conversion_breaker 1/);
+
+    const resumed = await cli(["sms-protection", "resume", "default", "GB"]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain("SMS to GB resumed for default.");
+    const view = json<{ countries: { country: string; pausedUntil: string | null }[] }>(
+      (await cli(["sms-protection", "show", "default", "--json"])).stdout,
+    );
+    expect(view.countries).toContainEqual(expect.objectContaining({ country: "GB", pausedUntil: null }));
   });
 
   it("init without a terminal takes flags: app, sender, from-address and Twilio secret in one go", async () => {

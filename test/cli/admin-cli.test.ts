@@ -376,6 +376,14 @@ describe("otp-admin against the local stack", () => {
     expect(config.sms.defaultSender).toBe("+14155550199");
     expect(init.stdout + init.stderr).not.toContain(twilio.authToken);
 
+    // A value the service refuses, after the app was created: with --json the key is still printed.
+    const refused = await cli(["init", "--name", "Half", "--sender", "not-a-phone", "--json"]);
+    expect(refused.code).toBe(1);
+    const half = json<{ appId: string; apiKey: string }>(refused.stdout);
+    expect((await h.http("GET", "/v1/users/x/factors", { auth: half.apiKey })).status).toBe(200);
+    expect(refused.stderr).toContain(`App ${half.appId} was created`);
+    expect(refused.stderr).toContain("invalid_config");
+
     const nameless = await cli(["init"]);
     expect(nameless.code).toBe(1);
     expect(nameless.stderr).toContain("--name");

@@ -77,37 +77,53 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
       const created = await client.createApp(answers.name);
       if (!out.json) out.line(...createdAppLines(answers.name, created));
 
-      const patch: JsonObject = {};
-      if (answers.fromAddress) patch.email = { fromAddress: answers.fromAddress };
-      if (answers.sender) patch.sms = { defaultSender: answers.sender };
       let version: unknown;
-      if (Object.keys(patch).length > 0) {
-        const { after } = await patchConfig(client, created.appId, patch, { retry: true });
-        version = after.config.version;
-        if (!out.json) {
-          out.line(
-            ...[
-              answers.fromAddress && `Email from-address set: ${answers.fromAddress}`,
-              answers.sender && `SMS sender set: ${answers.sender}`,
-            ].filter((line): line is string => Boolean(line)),
-          );
+      try {
+        const patch: JsonObject = {};
+        if (answers.fromAddress) patch.email = { fromAddress: answers.fromAddress };
+        if (answers.sender) patch.sms = { defaultSender: answers.sender };
+        if (Object.keys(patch).length > 0) {
+          const { after } = await patchConfig(client, created.appId, patch, { retry: true });
+          version = after.config.version;
+          if (!out.json) {
+            out.line(
+              ...[
+                answers.fromAddress && `Email from-address set: ${answers.fromAddress}`,
+                answers.sender && `SMS sender set: ${answers.sender}`,
+              ].filter((line): line is string => Boolean(line)),
+            );
+          }
         }
-      }
-      if (answers.twilio) {
-        await client.putSecret("twilio", answers.twilio);
-        if (!out.json)
-          out.line("Twilio secret saved as `twilio` (shared by every app whose sms.secretName is twilio).");
+        if (answers.twilio) {
+          await client.putSecret("twilio", answers.twilio);
+          if (!out.json)
+            out.line("Twilio secret saved as `twilio` (shared by every app whose sms.secretName is twilio).");
+        }
+      } catch (error) {
+        // The key must not be lost with the app: with --json it has not been printed yet.
+        if (out.json)
+          out.result(
+            { ...created, configVersion: version ?? null, twilioSecretSet: false, doctor: null },
+            () => [],
+          );
+        out.note(
+          `App ${created.appId} was created; finish its setup with otp-admin config patch, secrets set and doctor.`,
+        );
+        throw error;
       }
 
       let doctor: DoctorReport | undefined;
       try {
         doctor = await client.doctor(created.appId);
       } catch (error) {
-        // The app exists and its key was shown: a deployment without the doctor route must not fail init.
-        if (!(error instanceof ApiError && error.problem.status === 404 && error.code !== "app_not_found"))
-          throw error;
-        if (!out.json)
-          out.note("This deployment has no doctor route: check the config with otp-admin config get.");
+        // The app exists and its key is due: doctor only informs, so its failure does not fail init.
+        const noRoute =
+          error instanceof ApiError && error.problem.status === 404 && error.code !== "app_not_found";
+        out.note(
+          noRoute
+            ? "This deployment has no doctor route: check the config with otp-admin config get."
+            : `doctor could not run (${error instanceof Error ? error.message : String(error)}); run it again: otp-admin doctor ${created.appId}`,
+        );
       }
       if (out.json) {
         out.result(

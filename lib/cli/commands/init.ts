@@ -1,0 +1,144 @@
+import type { Command } from "commander";
+import type { DoctorReport, JsonObject } from "../admin-types.ts";
+import type { ContextOf } from "../context.ts";
+import { ApiError, CliError } from "../errors.ts";
+import { Prompter } from "../prompt.ts";
+import { createdAppLines } from "./apps.ts";
+import { patchConfig, readJsonFile } from "./config.ts";
+import { doctorLines } from "./doctor.ts";
+
+interface InitOptions {
+  name?: string;
+  fromAddress?: string;
+  sender?: string;
+  twilioFile?: string;
+}
+
+interface Answers {
+  name: string;
+  fromAddress?: string;
+  sender?: string;
+  twilio?: JsonObject;
+}
+
+/** Asks on the terminal for what no flag gave; an empty answer skips that step. */
+async function askMissing(prompter: Prompter, given: Omit<Answers, "name"> & { name?: string }) {
+  const name = given.name ?? (await prompter.ask("App name (e.g. Shop)"));
+  const fromAddress =
+    given.fromAddress ??
+    ((await prompter.ask("Email from-address, an address of your verified SES identity (Enter to skip)")) ||
+      undefined);
+  const sender =
+    given.sender ??
+    ((await prompter.ask("SMS sender number in E.164, e.g. +14155550100 (Enter to skip)")) || undefined);
+  let twilio = given.twilio;
+  if (!twilio) {
+    const accountSid = await prompter.ask("Twilio Account SID (Enter to skip)");
+    if (accountSid) twilio = { accountSid, authToken: await prompter.askHidden("Twilio auth token") };
+  }
+  return { name, fromAddress, sender, twilio };
+}
+
+export function registerInit(program: Command, contextOf: ContextOf): void {
+  program
+    .command("init")
+    .description(
+      "first run: create an app (its API key printed once), set its email from-address and SMS sender, store the Twilio secret, run doctor",
+    )
+    .option("--name <name>", "the app's name (asked when stdin is a terminal)")
+    .option("--from-address <email>", "email.fromAddress: an address of your verified SES identity")
+    .option("--sender <phone>", "sms.defaultSender in E.164")
+    .option("--twilio-file <file>", 'the Twilio secret as JSON: {"accountSid":"AC…","authToken":"…"}')
+    .action(async (options: InitOptions, command: Command) => {
+      const { api, out, io } = contextOf(command);
+      const given = {
+        name: options.name,
+        fromAddress: options.fromAddress,
+        sender: options.sender,
+        twilio: options.twilioFile
+          ? await readJsonFile(io.cwd, options.twilioFile, { secret: true })
+          : undefined,
+      };
+      let answers: Answers;
+      if (io.stdin.isTTY) {
+        const prompter = new Prompter(io.stdin, io.promptOutput ?? process.stderr);
+        try {
+          answers = await askMissing(prompter, given);
+        } finally {
+          prompter.close();
+        }
+      } else {
+        answers = { ...given, name: given.name ?? "" };
+      }
+      if (!answers.name)
+        throw new CliError("init needs an app name: --name <name> (stdin is not a terminal)");
+      const client = await api();
+
+      const created = await client.createApp(answers.name);
+      if (!out.json) out.line(...createdAppLines(answers.name, created));
+
+      let version: unknown;
+      try {
+        const patch: JsonObject = {};
+        if (answers.fromAddress) patch.email = { fromAddress: answers.fromAddress };
+        if (answers.sender) patch.sms = { defaultSender: answers.sender };
+        if (Object.keys(patch).length > 0) {
+          const { after } = await patchConfig(client, created.appId, patch, { retry: true });
+          version = after.config.version;
+          if (!out.json) {
+            out.line(
+              ...[
+                answers.fromAddress && `Email from-address set: ${answers.fromAddress}`,
+                answers.sender && `SMS sender set: ${answers.sender}`,
+              ].filter((line): line is string => Boolean(line)),
+            );
+          }
+        }
+        if (answers.twilio) {
+          await client.putSecret("twilio", answers.twilio);
+          if (!out.json)
+            out.line("Twilio secret saved as `twilio` (shared by every app whose sms.secretName is twilio).");
+        }
+      } catch (error) {
+        // The key must not be lost with the app: with --json it has not been printed yet.
+        if (out.json)
+          out.result(
+            { ...created, configVersion: version ?? null, twilioSecretSet: false, doctor: null },
+            () => [],
+          );
+        out.note(
+          `App ${created.appId} was created; finish its setup with otp-admin config patch, secrets set and doctor.`,
+        );
+        throw error;
+      }
+
+      let doctor: DoctorReport | undefined;
+      try {
+        doctor = await client.doctor(created.appId);
+      } catch (error) {
+        // The app exists and its key is due: doctor only informs, so its failure does not fail init.
+        const noRoute =
+          error instanceof ApiError && error.problem.status === 404 && error.code !== "app_not_found";
+        out.note(
+          noRoute
+            ? "This deployment has no doctor route: check the config with otp-admin config get."
+            : `doctor could not run (${error instanceof Error ? error.message : String(error)}); run it again: otp-admin doctor ${created.appId}`,
+        );
+      }
+      if (out.json) {
+        out.result(
+          {
+            ...created,
+            configVersion: version ?? null,
+            twilioSecretSet: Boolean(answers.twilio),
+            doctor: doctor ?? null,
+          },
+          () => [],
+        );
+      } else if (doctor) {
+        out.line("", ...doctorLines(created.appId, doctor));
+        if (!doctor.ready)
+          out.line("", `Fix the ✗ items, then check again: otp-admin doctor ${created.appId}`);
+      }
+    });
+}

@@ -94,6 +94,36 @@ describe("the packed package, used from a CDK app's node_modules", () => {
     expect(existsSync(join(installed, "functions"))).toBe(false);
   });
 
+  it("installs the otp-admin command, which runs on plain Node from the package", async () => {
+    const installed = join(app, "node_modules", "otp-service");
+    const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as {
+      bin: Record<string, string>;
+    };
+    expect(manifest.bin).toEqual({ "otp-admin": "dist/bin/otp-admin.js" });
+    // The CLI's own dependencies, as npm would install them beside the package.
+    for (const dep of [
+      "commander",
+      "@smithy/signature-v4",
+      "@aws-crypto/sha256-js",
+      "@aws-sdk/credential-provider-node",
+      "@aws-sdk/client-cloudformation",
+    ]) {
+      await mkdir(join(app, "node_modules", dep, ".."), { recursive: true });
+      await symlink(join(projectRoot, "node_modules", dep), join(app, "node_modules", dep), "dir").catch(
+        () => {},
+      );
+    }
+    const { stdout } = await run(
+      process.execPath,
+      [join(installed, manifest.bin["otp-admin"] as string), "--help"],
+      {
+        cwd: app,
+      },
+    );
+    expect(stdout).toContain("Usage: otp-admin");
+    expect(stdout).toContain("init");
+  });
+
   it("synthesizes two instances with eight functions, each from its prebuilt folder in the package", () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");
     expect(functions).toHaveLength(8);

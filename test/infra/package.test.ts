@@ -154,6 +154,32 @@ describe("the packed package, used from a CDK app's node_modules", () => {
     expect(prefixes.size).toBe(2);
   });
 
+  it("says what to run when the prebuilt code is missing, instead of deploying nothing", async () => {
+    const copy = join(dir, "broken");
+    await mkdir(join(copy, "node_modules"), { recursive: true });
+    await run("cp", [
+      "-r",
+      join(app, "node_modules", "otp-service"),
+      join(copy, "node_modules", "otp-service"),
+    ]);
+    await rm(join(copy, "node_modules", "otp-service", "dist", "functions", "verify"), { recursive: true });
+    for (const peer of ["aws-cdk-lib", "constructs"]) {
+      await symlink(join(projectRoot, "node_modules", peer), join(copy, "node_modules", peer), "dir");
+    }
+    await writeFile(
+      join(copy, "package.json"),
+      JSON.stringify({ name: "broken", type: "module", private: true }),
+    );
+    await writeFile(join(copy, "app.mjs"), CONSUMER);
+    const failure = await run(process.execPath, ["app.mjs"], { cwd: copy }).then(
+      () => "synthesized",
+      (error: { stderr?: string }) => error.stderr ?? String(error),
+    );
+    expect(failure).toContain("no prebuilt Lambda code at");
+    expect(failure).toContain("dist/functions/verify");
+    expect(failure).toContain("npm run build");
+  }, 60_000);
+
   it("types the props for TypeScript users through the package's exports, and the README's example compiles", async () => {
     await writeFile(join(app, "typed.ts"), TYPED_CONSUMER);
     const readme = readFileSync(join(projectRoot, "README.md"), "utf8");

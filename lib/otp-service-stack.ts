@@ -61,8 +61,8 @@ export class OtpServiceStack extends Stack {
     // otp-admin finds a stack named OtpService-<stage> by --stage; any other name by its URL.
     const next =
       this.stackName === stackNameOf(stage)
-        ? `npx otp-admin init --stage ${stage}`
-        : Fn.join("", ["npx otp-admin init --url ", service.url]);
+        ? `npm run admin -- init --stage ${stage}`
+        : Fn.join("", ["npm run admin -- init --url ", service.url]);
     new CfnOutput(this, "NextStep", {
       value: next,
       description:

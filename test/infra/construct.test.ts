@@ -253,7 +253,7 @@ describe("props", () => {
     const stack = new OtpServiceStack(newApp(), "Mfa-eu", { stage: "prod" });
     const outputs = Template.fromStack(stack).toJSON().Outputs as Record<string, { Value: unknown }>;
     const next = outputs.NextStep?.Value as { "Fn::Join": [string, unknown[]] };
-    expect(next["Fn::Join"][1][0]).toBe("npx otp-admin init --url https://");
+    expect(next["Fn::Join"][1][0]).toBe("npm run admin -- init --url https://");
     expect(JSON.stringify(next)).toContain("execute-api");
   });
 

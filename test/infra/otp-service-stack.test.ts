@@ -486,7 +486,7 @@ describe("outputs", () => {
 
   it("outputs the API URL under ApiUrl and the next command, which finds stack OtpService-dev by its stage", () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(outputs.NextStep?.Value).toBe("npx otp-admin init --stage dev");
+    expect(outputs.NextStep?.Value).toBe("npm run admin -- init --stage dev");
     const url = JSON.stringify(outputs.ApiUrl?.Value);
     expect(url).toContain("execute-api");
     const [apiId] = ofType("AWS::ApiGatewayV2::Api")[0] as [string, Resource];

@@ -46,6 +46,8 @@ export type SecretFact = SecretReference &
 /** What the deployment says, gathered by the use case (`undefined`: not asked, since it did not matter). */
 export interface DoctorFacts {
   offered: { readonly sms: readonly string[]; readonly email: readonly string[] };
+  /** A missing provider secret means "outbox" here (the local stack), not "no SMS". */
+  outboxUntilSecret?: boolean;
   emailIdentity?: EmailIdentityFact;
   emailSandbox?: EmailSandboxFact;
   secrets: SecretFact[];
@@ -211,7 +213,7 @@ function smsChecks(appId: string, config: AppConfig, facts: DoctorFacts, used: b
     },
     senderCheck(appId, config, used, note),
   ];
-  for (const secret of facts.secrets) checks.push(secretCheck(secret, used, note));
+  for (const secret of facts.secrets) checks.push(secretCheck(secret, used, note, facts.outboxUntilSecret));
   return checks;
 }
 
@@ -253,7 +255,12 @@ function senderCheck(appId: string, config: AppConfig, used: boolean, note: stri
   };
 }
 
-function secretCheck(secret: SecretFact, used: boolean, note: string): DoctorCheck {
+function secretCheck(
+  secret: SecretFact,
+  used: boolean,
+  note: string,
+  outboxUntilSecret = false,
+): DoctorCheck {
   const base = { id: `secret.${secret.provider}` as const, blocking: used };
   const fix = `npm run admin -- secrets set ${secret.name} (or PUT /v1/admin/secrets/${secret.name})`;
   const named = `the ${secret.provider} secret "${secret.name}" (${secret.path})`;
@@ -261,7 +268,9 @@ function secretCheck(secret: SecretFact, used: boolean, note: string): DoctorChe
     case "set":
       return { ...base, ok: true, detail: `${named} is set` };
     case "missing":
-      return { ...base, ok: false, detail: `${named} is not set${note}`, fix };
+      return outboxUntilSecret
+        ? { ...base, ok: true, detail: `${named} is not set: SMS go to the local outbox until it is` }
+        : { ...base, ok: false, detail: `${named} is not set${note}`, fix };
     case "invalid":
       return {
         ...base,

@@ -130,6 +130,8 @@ export interface EmailSandboxFact {
 export interface DeliverySetup {
   /** Provider names this deployment offers, as `sms.provider` / `email.provider` name them. */
   readonly offered: { readonly sms: readonly string[]; readonly email: readonly string[] };
+  /** The local stack: an SMS provider whose secret is not set hands its messages to the outbox instead. */
+  readonly outboxUntilSecret?: boolean;
   /** The SES identity that lets mail go out as `fromAddress`: the address, else its domain. */
   emailIdentity(fromAddress: string): Promise<EmailIdentityFact>;
   emailSandbox(): Promise<EmailSandboxFact>;

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { providerSecretSchemas } from "#adapters/providers/secret-schemas";
 import { type AppConfig, defaultAppConfig } from "#core/config";
 import { channelSetupFault } from "#core/delivery-setup";
 import { type DoctorFacts, diagnose, diagnoseInvalidConfig, type SecretFact } from "#core/doctor";
+import type { DeliverySetup } from "#core/ports";
+import { diagnoseApp } from "#core/use-cases/doctor";
+import { domainError, TEST_FROM_ADDRESS, testDeps } from "../support/deps.ts";
 
 const APP = "app_shop";
 const CLOUD = { sms: ["twilio", "sinch"], email: ["ses"] };
@@ -239,6 +243,25 @@ describe("the doctor rule", () => {
     expect(check(sinch, "sms.sender")).toMatchObject({ ok: true, detail: expect.stringContaining("Sinch") });
   });
 
+  it("where SMS go to the outbox until the secret is set (the local stack), a missing secret is fine", () => {
+    const local = diagnose(APP, ready(), {
+      ...allGood(),
+      outboxUntilSecret: true,
+      secrets: [twilioSecret("missing")],
+    });
+    expect(check(local, "secret.twilio")).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining("SMS go to the local outbox until it is"),
+    });
+    expect(local.ready).toBe(true);
+    const invalid = diagnose(APP, ready(), {
+      ...allGood(),
+      outboxUntilSecret: true,
+      secrets: [twilioSecret("invalid")],
+    });
+    expect(invalid.ready).toBe(false);
+  });
+
   it("per-country senders that leave allowed countries without one warn; covering them all is ok", () => {
     const gbOnly = (allowed: string[]) =>
       config((c) => {
@@ -297,5 +320,90 @@ describe("the doctor rule", () => {
         },
       ],
     });
+  });
+});
+
+describe("diagnoseApp (the use case, on the real store)", () => {
+  const setup = (facts: Partial<DeliverySetup> = {}): DeliverySetup => ({
+    offered: CLOUD,
+    emailIdentity: async (fromAddress) => ({ status: "verified", identity: fromAddress }),
+    emailSandbox: async () => ({ sandbox: false }),
+    ...facts,
+  });
+
+  it("a new app: not ready; once configured and its secret set: ready; 404 for an unknown app", async () => {
+    const d = await testDeps();
+    const { appId } = await d.createApp("Fresh", { unconfigured: true });
+    const fresh = await diagnoseApp({ ...d, deliverySetup: setup() }, providerSecretSchemas, appId);
+    expect(fresh.ready).toBe(false);
+    expect(fresh.checks.filter((c) => !c.ok).map((c) => c.id)).toEqual([
+      "email.from_address",
+      "email.identity",
+      "sms.sender",
+      "secret.twilio",
+    ]);
+    await d.configure(appId, (c) => {
+      c.email.fromAddress = "no-reply@shop.example";
+      c.sms.defaultSender = "+14155550111";
+    });
+    const noSecret = await diagnoseApp({ ...d, deliverySetup: setup() }, providerSecretSchemas, appId);
+    expect(noSecret.checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(["secret.twilio"]);
+    await d.secrets.putProviderSecret("twilio", {
+      accountSid: `AC${"0".repeat(32)}`,
+      authToken: "x".repeat(32),
+    });
+    expect((await diagnoseApp({ ...d, deliverySetup: setup() }, providerSecretSchemas, appId)).ready).toBe(
+      true,
+    );
+    expect(
+      (await domainError(diagnoseApp({ ...d, deliverySetup: setup() }, providerSecretSchemas, "app_nope")))
+        .code,
+    ).toBe("app_not_found");
+  });
+
+  it("asks SES only for what the app uses, and a failing question is an unknown fact, not an error", async () => {
+    const d = await testDeps();
+    const { appId } = await d.createApp("Shop");
+    const asked: string[] = [];
+    const failing = setup({
+      emailIdentity: async (fromAddress) => {
+        asked.push(fromAddress);
+        throw Object.assign(new Error("denied"), { name: "AccessDeniedException" });
+      },
+    });
+    const report = await diagnoseApp({ ...d, deliverySetup: failing }, providerSecretSchemas, appId);
+    expect(asked).toEqual([TEST_FROM_ADDRESS]);
+    expect(report.checks.find((c) => c.id === "email.identity")).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("could not be read: AccessDeniedException"),
+    });
+    await d.configure(appId, (c) => {
+      c.email.provider = "local";
+    });
+    asked.length = 0;
+    await diagnoseApp(
+      { ...d, deliverySetup: { ...failing, offered: { sms: ["twilio"], email: ["local"] } } },
+      providerSecretSchemas,
+      appId,
+    );
+    expect(asked).toEqual([]);
+  });
+
+  it("a secret of the wrong shape is named by field, never by value", async () => {
+    const d = await testDeps();
+    const { appId } = await d.createApp("Shop");
+    await d.secrets.putProviderSecret("twilio", {
+      accountSid: "ACnot-hex",
+      authToken: "sekrit-token-value-123",
+      extra: 1,
+    });
+    const report = await diagnoseApp({ ...d, deliverySetup: setup() }, providerSecretSchemas, appId);
+    const secret = report.checks.find((c) => c.id === "secret.twilio");
+    expect(secret).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("accountSid, extra (unknown field)"),
+    });
+    expect(JSON.stringify(report)).not.toContain("sekrit");
+    expect(JSON.stringify(report)).not.toContain("ACnot-hex");
   });
 });

@@ -3,9 +3,13 @@ import type { DeliverySetup, EmailIdentityFact, EmailSandboxFact } from "#core/p
 /**
  * The local stack's facts for the doctor route. Its SES (aws-ses-v2-local) implements neither
  * `GetEmailIdentity` nor a real `GetAccount`, and needs neither: it sends as any address and
- * delivers to every recipient (its mail viewer and the outbox). The notes say so.
+ * delivers to every recipient (its mail viewer and the outbox). The notes say so. SMS
+ * providers without their secret stand in with the outbox.
  */
 export class LocalDeliverySetup implements DeliverySetup {
+  /** Twilio and Sinch stand in with the outbox until their secret is saved (`createLocalProviders`). */
+  readonly outboxUntilSecret = true;
+
   constructor(readonly offered: DeliverySetup["offered"]) {}
 
   async emailIdentity(fromAddress: string): Promise<EmailIdentityFact> {

@@ -50,6 +50,7 @@ export async function diagnoseApp(
   ]);
   const facts: DoctorFacts = {
     offered: setup.offered,
+    outboxUntilSecret: setup.outboxUntilSecret,
     emailIdentity,
     emailSandbox,
     secrets,

@@ -57,7 +57,7 @@ const patch = (appId: string, path: string, value: string): string =>
   `npm run admin -- config patch ${appId} --set ${path}=${value}`;
 
 const unused = (channel: CodeChannel): string =>
-  ` (${channel} is not mfa.primaryMethod or mfa.fallbackMethod, so this does not block; enrolling a ${channel} factor would fail)`;
+  ` (${channel} is not mfa.primaryMethod or mfa.fallbackMethod, so this does not block; enrolling ${channel === "sms" ? "an SMS" : "an email"} factor would fail)`;
 
 /**
  * The doctor: the app's config and the deployment's facts, turned into checks. `ready` is

@@ -71,7 +71,17 @@ export function diagnose(appId: string, config: AppConfig, facts: DoctorFacts): 
     ...smsChecks(appId, config, facts, inUse.has("sms")),
     webauthnCheck(appId, config),
   ];
-  return { ready: checks.every((c) => c.ok || !c.blocking), checks };
+  return {
+    ready: checks.every((c) => c.ok || !c.blocking),
+    // One key order for every check, as the README lists them.
+    checks: checks.map(({ id, ok, blocking, detail, fix }) => ({
+      id,
+      ok,
+      blocking,
+      detail,
+      ...(fix === undefined ? {} : { fix }),
+    })),
+  };
 }
 
 /** A stored config that no longer validates: nothing can be checked, and the app's routes answer 503. */
@@ -180,7 +190,7 @@ function identityCheck(
 function sandboxCheck(fact: EmailSandboxFact | undefined): DoctorCheck {
   const base = { id: "email.sandbox" as const, blocking: false };
   const said = fact?.note ? ` (${fact.note})` : "";
-  if (fact?.sandbox === false) return { ...base, ok: true, detail: `SES has production access${said}` };
+  if (fact?.sandbox === false) return { ...base, ok: true, detail: `SES is not in the sandbox${said}` };
   if (fact?.sandbox === true) {
     return {
       ...base,

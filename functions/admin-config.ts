@@ -1,3 +1,5 @@
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SesDeliverySetup } from "#adapters/delivery-setup/ses-delivery-setup";
 import { providerSecretSchemas } from "#adapters/providers/secret-schemas";
 import { DomainError } from "#core/errors";
 import {
@@ -11,10 +13,11 @@ import {
 } from "#core/use-cases/admin";
 import { getAppConfig, patchAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { createApp } from "#core/use-cases/create-app";
+import { diagnoseApp } from "#core/use-cases/doctor";
 import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
 import { resumeCountry, smsProtectionStatus } from "#core/use-cases/sms-protection";
 import { sendTestMessage } from "#core/use-cases/test-message";
-import { cloudDeps } from "#http/cloud-deps";
+import { cloudDeps, cloudRequestHandler } from "#http/cloud-deps";
 import { allProviders } from "#http/cloud-providers";
 import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
@@ -86,6 +89,18 @@ export const adminRoutes: RouteImpls = {
         ifMatch: parseIfMatch(headers["if-match"]),
       });
       return json(200, config, { etag: etag(version) });
+    },
+  }),
+  "GET /v1/admin/apps/{appId}/doctor": route({
+    run: async ({ params }, deps) => {
+      const { deliverySetup } = deps;
+      if (!deliverySetup) throw new DomainError("unavailable", "This function has no delivery setup to ask.");
+      const report = await diagnoseApp(
+        { ...deps, deliverySetup },
+        providerSecretSchemas,
+        idParam(params, "appId"),
+      );
+      return json(200, report);
     },
   }),
   "GET /v1/admin/secrets": route({
@@ -184,5 +199,14 @@ export const adminRoutes: RouteImpls = {
 export const handler = createHandler(
   "admin-config",
   adminRoutes,
-  once(() => cloudDeps(allProviders, { appCacheMs: 0 })),
+  once(() =>
+    cloudDeps(allProviders, {
+      appCacheMs: 0,
+      deliverySetup: (offered) =>
+        new SesDeliverySetup(
+          new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler }),
+          offered,
+        ),
+    }),
+  ),
 );

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { LocalDeliverySetup } from "#adapters/delivery-setup/local-delivery-setup";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoIdempotency } from "#adapters/dynamodb-idempotency";
 import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
@@ -13,11 +14,12 @@ import { FileSecrets } from "#adapters/file-secrets";
 import { OffsetClock } from "#adapters/offset-clock";
 import { Outbox, type OutboxMessage } from "#adapters/providers/outbox/outbox";
 import { createLocalProviders } from "#adapters/providers/outbox/provider";
-import { chooseProviders } from "#adapters/providers/registry";
+import { chooseProviders, offeredNames } from "#adapters/providers/registry";
 import { createSesEmail } from "#adapters/providers/ses/provider";
 import { createSinchVerification } from "#adapters/providers/sinch/provider";
 import { createTwilioSms } from "#adapters/providers/twilio/provider";
 import { sha256Hex } from "#core/codes";
+import type { AppConfig } from "#core/config";
 import { invalidRequest } from "#core/errors";
 import { createApp } from "#core/use-cases/create-app";
 import type { HandlerDeps } from "#http/deps";
@@ -36,6 +38,20 @@ import type { FunctionName, Route } from "./routes.ts";
 
 export const TABLE_NAME = "otp-service";
 export const DEFAULT_APP_ID = "default";
+
+/**
+ * The default app's own from-address and sender, so `npm start` delivers out of the box: the
+ * local SES and the outbox take any. `.localhost` is a reserved name (RFC 6761) that no real
+ * mail server accepts; +15005550006 is the sender Twilio's test credentials accept.
+ */
+export const LOCAL_FROM_ADDRESS = "no-reply@otp-service.localhost";
+export const LOCAL_SMS_SENDER = "+15005550006";
+
+const withLocalDelivery = (config: AppConfig): AppConfig => ({
+  ...config,
+  email: { ...config.email, fromAddress: LOCAL_FROM_ADDRESS },
+  sms: { ...config.sms, defaultSender: LOCAL_SMS_SENDER },
+});
 
 export interface LocalCredentials {
   baseUrl: string;
@@ -116,19 +132,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const outbox = new Outbox({ print: options.print });
     const secrets = new FileSecrets(secretsPath);
     // The same provider choice as the cloud, over the local offer (outbox until secrets are saved).
-    const providers = chooseProviders(
-      createLocalProviders({
+    const offered = createLocalProviders({
+      secrets,
+      outbox,
+      twilio: createTwilioSms({
         secrets,
-        outbox,
-        twilio: createTwilioSms({
-          secrets,
-          apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL,
-        }),
-        // Locally a fake Sinch on 127.0.0.1 may stand in; the cloud functions never allow it.
-        sinch: createSinchVerification({ secrets, allowLoopbackHttp: true }),
-        ses: createSesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
+        apiBaseUrl: options.twilioApiUrl ?? process.env.OTP_TWILIO_API_URL,
       }),
-    );
+      // Locally a fake Sinch on 127.0.0.1 may stand in; the cloud functions never allow it.
+      sinch: createSinchVerification({ secrets, allowLoopbackHttp: true }),
+      ses: createSesEmail(new SESv2Client({ ...LOCAL_AWS, endpoint: ses.url })),
+    });
+    const providers = chooseProviders(offered);
     const documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.url, maxAttempts: 2 }),
       { marshallOptions: { removeUndefinedValues: true } },
@@ -157,6 +172,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       // The local stack's provider fakes listen on 127.0.0.1; the cloud functions never allow it.
       configRules: { allowLoopbackProviderUrls: true },
+      deliverySetup: new LocalDeliverySetup(offeredNames(offered)),
     };
 
     const getDeps = async () => deps;
@@ -232,7 +248,7 @@ async function ensureDefaultApp(
     const app = await createApp(deps, {
       name: "Default app",
       appId: DEFAULT_APP_ID,
-      configure: withLocalWebauthn(webauthnOrigin),
+      configure: (config) => withLocalDelivery(withLocalWebauthn(webauthnOrigin)(config)),
     });
     credentials = { baseUrl, appId: app.appId, apiKey: app.apiKey, adminToken };
   }

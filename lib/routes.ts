@@ -44,6 +44,7 @@ export const routes = [
   { method: "GET", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
   { method: "PUT", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
   { method: "PATCH", path: "/v1/admin/apps/{appId}/config", fn: "admin-config", auth: "admin" },
+  { method: "GET", path: "/v1/admin/apps/{appId}/doctor", fn: "admin-config", auth: "admin" },
   { method: "GET", path: "/v1/admin/secrets", fn: "admin-config", auth: "admin" },
   { method: "PUT", path: "/v1/admin/secrets/{name}", fn: "admin-config", auth: "admin" },
   { method: "POST", path: "/v1/admin/apps/{appId}/test-message", fn: "admin-config", auth: "admin" },

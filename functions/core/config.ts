@@ -155,11 +155,12 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
           .regex(/^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID: MG and 32 hex digits")
           .nullable()
           .default(null),
+        // No sender until an admin sets one: a made-up default would only fail at the provider.
         senders: z
           .array(z.strictObject({ number: e164, countries: z.array(countryCode).min(1).max(250) }))
           .max(100)
-          .default([{ number: "+14155550100", countries: ["US", "CA"] }]),
-        defaultSender: e164.nullable().default("+14155550100"),
+          .default([]),
+        defaultSender: e164.nullable().default(null),
         sinch: z
           .strictObject({
             endpointUrl: sinchEndpointUrl(rules).default("https://verification.api.sinch.com"),
@@ -172,7 +173,8 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
     email: z
       .strictObject({
         provider: z.enum(["ses", "local"]).default("ses"),
-        fromAddress: z.email().max(254).default("no-reply@example.com"),
+        // None until an admin sets an address of a verified SES identity (see the doctor route).
+        fromAddress: z.email().max(254).nullable().default(null),
         fromName: z
           .string()
           .min(1)

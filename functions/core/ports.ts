@@ -103,6 +103,40 @@ export interface SmsCounters {
   setBreaker(appId: string, country: string, next: Breaker, expectedRev: number): Promise<boolean>;
 }
 
+/**
+ * An SES identity's state: `verified` (mail may be sent as it), `pending` (DNS records or the
+ * confirmation link not done yet), `failed`, `not_found`, or `unknown` (it could not be read).
+ */
+export type EmailIdentityStatus = "verified" | "pending" | "failed" | "not_found" | "unknown";
+
+export interface EmailIdentityFact {
+  status: EmailIdentityStatus;
+  /** The identity that decided: the address itself, or its domain. */
+  identity?: string;
+  /** What the adapter wants the admin to know: what it checked, or why it could not tell. Never a secret. */
+  note?: string;
+}
+
+export interface EmailSandboxFact {
+  /** In the SES sandbox only verified recipients get mail. */
+  sandbox: boolean | "unknown";
+  note?: string;
+}
+
+/**
+ * The deployment's side of delivery, for the doctor route: which providers it offers, and
+ * what SES says about the from-address and the account. Only the admin function has one.
+ */
+export interface DeliverySetup {
+  /** Provider names this deployment offers, as `sms.provider` / `email.provider` name them. */
+  readonly offered: { readonly sms: readonly string[]; readonly email: readonly string[] };
+  /** The local stack: an SMS provider whose secret is not set hands its messages to the outbox instead. */
+  readonly outboxUntilSecret?: boolean;
+  /** The SES identity that lets mail go out as `fromAddress`: the address, else its domain. */
+  emailIdentity(fromAddress: string): Promise<EmailIdentityFact>;
+  emailSandbox(): Promise<EmailSandboxFact>;
+}
+
 export interface OutgoingEmail {
   to: string;
   fromAddress: string;
@@ -291,4 +325,6 @@ export interface Deps {
   idempotency?: IdempotencyRecords;
   /** What config validation allows beyond the cloud's rules (the local stack: loopback provider URLs). */
   configRules?: ConfigRules;
+  /** The doctor route's facts about the deployment; only the admin function's wiring sets it. */
+  deliverySetup?: DeliverySetup;
 }

@@ -9,9 +9,9 @@ import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
 import { DynamoStore } from "#adapters/dynamodb-store";
 import { EventBridgeBus } from "#adapters/eventbridge-bus";
 import { MetricsAudit } from "#adapters/metrics-audit";
-import { chooseProviders, type OfferedProviders } from "#adapters/providers/registry";
+import { chooseProviders, type OfferedProviders, offeredNames } from "#adapters/providers/registry";
 import { SecretsManagerSecrets } from "#adapters/secrets-manager";
-import type { Secrets } from "#core/ports";
+import type { DeliverySetup, Secrets } from "#core/ports";
 import { cloudLogger, contextFor, logTo } from "./cloud-logger.ts";
 import type { HandlerDeps } from "./deps.ts";
 
@@ -30,8 +30,12 @@ const required = (name: string): string => {
  */
 export async function cloudDeps(
   providers: (secrets: Secrets) => OfferedProviders,
-  /** Admins must read what is stored (ETags, revocations); client functions may cache apps and configs 10 s. */
-  options: { appCacheMs: number } = { appCacheMs: 10_000 },
+  options: {
+    /** Admins must read what is stored (ETags, revocations); client functions may cache apps and configs 10 s. */
+    appCacheMs: number;
+    /** The doctor route's facts (admin function only, so SES's account calls stay out of the others). */
+    deliverySetup?: (offered: DeliverySetup["offered"]) => DeliverySetup;
+  } = { appCacheMs: 10_000 },
 ): Promise<HandlerDeps> {
   const requestHandler = cloudRequestHandler;
   const dynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler });
@@ -86,12 +90,14 @@ export async function cloudDeps(
       },
     },
   );
+  const offered = providers(secrets);
   return {
     store,
     events,
     secrets,
     clock: { now: () => Date.now() },
-    ...chooseProviders(providers(secrets)),
+    ...chooseProviders(offered),
+    ...(options.deliverySetup ? { deliverySetup: options.deliverySetup(offeredNames(offered)) } : {}),
     audit,
     smsCounters: new DynamoSmsCounters(documents, { tableName }),
     idempotency: new DynamoIdempotency(documents, { tableName }),

@@ -188,6 +188,12 @@ export const operationDocs: Record<string, OperationDoc> = {
       cursor: { description: "nextCursor of the previous page", schema: { type: "string" } },
     },
   },
+  "GET /v1/admin/apps/{appId}/doctor": {
+    summary:
+      "What stands between the app and its first delivered code: { ready, checks: [{ id, ok, blocking, detail, fix? }] }",
+    status: 200,
+    errors: ["app_not_found"],
+  },
   "GET /v1/admin/secrets": {
     summary: "Which provider secrets are set (never their values)",
     status: 200,

@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_AWS } from "#lib/local-services";
-import { TABLE_NAME } from "#lib/local-stack";
+import { LOCAL_FROM_ADDRESS, TABLE_NAME } from "#lib/local-stack";
 import { enrollEmail, type Harness, putConfig, startHarness } from "../support/harness.ts";
 
 let h: Harness;
@@ -91,7 +91,7 @@ describe("email codes end to end on dynalite and aws-ses-v2-local", () => {
     };
     const mail = store.emails.find((e) => e.destination.to.includes("ses.user@example.com"));
     expect(mail?.subject).toBe("Your Default app verification code");
-    expect(mail?.from).toContain("no-reply@example.com");
+    expect(mail?.from).toContain(LOCAL_FROM_ADDRESS);
     expect(mail?.body.text).toMatch(/code is \d{6}\./);
     expect(mail?.body.html).toMatch(/<strong>\d{6}<\/strong>/);
   });

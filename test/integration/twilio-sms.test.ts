@@ -16,7 +16,15 @@ const TIMEOUT_MS = 300;
 
 const mainSecret = (token = MAIN.token) => ({ accountSid: MAIN.sid, authToken: token });
 
-const config = (sms: AppConfigInput["sms"] = {}): AppConfig => appConfigSchema.parse({ sms });
+/** This file's app: a sender for the US and Canada, and a default sender, as an admin sets them (a new app has none). */
+const config = (sms: AppConfigInput["sms"] = {}): AppConfig =>
+  appConfigSchema.parse({
+    sms: {
+      senders: [{ number: "+14155550100", countries: ["US", "CA"] }],
+      defaultSender: "+14155550100",
+      ...sms,
+    },
+  });
 
 let fake: FakeTwilio;
 let secrets: StaticSecrets;
@@ -337,7 +345,7 @@ describe("lazy loading", () => {
         timeoutMs: 2000,
       });
       const before = loaded();
-      const delivery = await adapter.sendSms({ to: "+14155550123", body: "lazy" }, appConfigSchema.parse({}));
+      const delivery = await adapter.sendSms({ to: "+14155550123", body: "lazy" }, appConfigSchema.parse({ sms: { defaultSender: "+14155550100" } }));
       console.log(JSON.stringify({ before, after: loaded(), sid: delivery.providerMessageId }));
     `;
     const output = await runNode(["--import", "tsx", "--input-type=module", "-e", script], {

@@ -368,8 +368,15 @@ export interface TestDeps extends Deps {
   putUserState(appId: string, userId: string, state: UserState): Promise<void>;
   /** Approvals recorded in the audit log (a refused approval is retracted): one per session issued. */
   approvals(appId: string, userId?: string): number;
-  /** Creates an app through the `createApp` use case. */
-  createApp(name?: string): Promise<{ appId: string; apiKey: string; keyId: string }>;
+  /**
+   * Creates an app through the `createApp` use case, then gives it a from-address and an SMS
+   * sender as an admin would (`TEST_FROM_ADDRESS`, `TEST_SMS_SENDER`); `{ unconfigured: true }`
+   * leaves the new app's config as created (neither set).
+   */
+  createApp(
+    name?: string,
+    options?: { unconfigured?: boolean },
+  ): Promise<{ appId: string; apiKey: string; keyId: string }>;
   /** The code in the latest message accepted for `to`; throws when there is none. */
   latestCode(to: string): string;
   /** Reads the app's config, lets `change` edit a copy of it, and saves it through `updateAppConfig`. */
@@ -395,6 +402,16 @@ export interface TestDepsOptions {
   /** Wraps the real store, e.g. to inject faults (`failingStore`). */
   wrapStore?: (store: DynamoStore) => Store;
 }
+
+export const TEST_FROM_ADDRESS = "no-reply@acme.test";
+export const TEST_SMS_SENDER = "+14155550111";
+
+/** What an admin sets before the first code can go out: a from-address and an SMS sender. */
+const deliverable = (config: AppConfig): AppConfig => ({
+  ...config,
+  email: { ...config.email, fromAddress: TEST_FROM_ADDRESS },
+  sms: { ...config.sms, defaultSender: TEST_SMS_SENDER },
+});
 
 /** Extracts the numeric code of a message body (6 to 10 digits). */
 export const codeIn = (message: SentMessage): string | undefined => /\b(\d{6,10})\b/.exec(message.body)?.[1];
@@ -458,9 +475,12 @@ export async function testDeps(options: TestDepsOptions = {}): Promise<TestDeps>
           e.appId === appId &&
           (userId === undefined || e.userId === userId),
       ).length,
-    createApp: async (name) => {
+    createApp: async (name, createOptions = {}) => {
       apps += 1;
-      const created = await createApp(deps, { name: name ?? `Test app ${apps}` });
+      const created = await createApp(deps, {
+        name: name ?? `Test app ${apps}`,
+        ...(createOptions.unconfigured ? {} : { configure: deliverable }),
+      });
       return { appId: created.appId, apiKey: created.apiKey, keyId: created.keyId };
     },
     latestCode: (to) => {

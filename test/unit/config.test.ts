@@ -8,7 +8,10 @@ import {
   parseAppConfigDocument,
 } from "#core/config";
 
-/** The "App configuration" block of API.md, transcribed (templates checked separately). */
+/**
+ * The "App configuration" block of API.md, transcribed (templates checked separately). A new
+ * app has no from-address and no SMS sender: no made-up values that fail only at the provider.
+ */
 const API_DEFAULTS = {
   version: 1,
   mfa: { required: false, primaryMethod: "sms", fallbackMethod: "email", exemptUserIds: [] },
@@ -24,13 +27,13 @@ const API_DEFAULTS = {
     defaultCountryCode: "+1",
     allowedCountries: ["*"],
     messagingServiceSid: null,
-    senders: [{ number: "+14155550100", countries: ["US", "CA"] }],
-    defaultSender: "+14155550100",
+    senders: [],
+    defaultSender: null,
     sinch: { endpointUrl: "https://verification.api.sinch.com", authMethod: "basic" },
   },
   email: {
     provider: "ses",
-    fromAddress: "no-reply@example.com",
+    fromAddress: null,
     fromName: "Example",
     configurationSet: null,
   },
@@ -338,11 +341,33 @@ describe("a config document sent to replace the stored one (PUT)", () => {
 
   it("accepts null where a field is nullable, but not a missing one", () => {
     const doc = fullDocument();
-    doc.sms = { ...doc.sms, messagingServiceSid: null, defaultSender: null };
-    doc.email = { ...doc.email, configurationSet: null };
+    doc.sms = { ...doc.sms, messagingServiceSid: null, defaultSender: null, senders: [] };
+    doc.email = { ...doc.email, configurationSet: null, fromAddress: null };
     expect(documentErrors(doc)).toEqual([]);
     doc.totp = { ...doc.totp, issuer: null };
     expect(documentErrors(doc).map((e) => e.path)).toEqual(["totp.issuer"]);
+  });
+
+  it("takes a from-address and senders, and null / [] again: a valid state, not a missing field", () => {
+    const doc = fullDocument();
+    doc.email = { ...doc.email, fromAddress: "no-reply@shop.example" };
+    doc.sms = {
+      ...doc.sms,
+      defaultSender: "+14155550111",
+      senders: [{ number: "+447700900123", countries: ["GB"] }],
+    };
+    const set = parseAppConfigDocument(doc);
+    expect(set.ok && set.config.email.fromAddress).toBe("no-reply@shop.example");
+    expect(set.ok && set.config.sms.senders).toEqual([{ number: "+447700900123", countries: ["GB"] }]);
+    doc.email = { ...doc.email, fromAddress: null };
+    doc.sms = { ...doc.sms, defaultSender: null, senders: [] };
+    const cleared = parseAppConfigDocument(doc);
+    expect(cleared.ok && [cleared.config.email.fromAddress, cleared.config.sms.defaultSender]).toEqual([
+      null,
+      null,
+    ]);
+    delete doc.email.fromAddress;
+    expect(documentErrors(doc)).toEqual([{ path: "email.fromAddress", message: "required" }]);
   });
 
   it("lets locales other than en override only some parts, but en must be complete", () => {

@@ -1,5 +1,5 @@
 import type { AppConfig } from "#core/config";
-import type { Deps, EmailProvider, SmsProvider, VerificationProvider } from "#core/ports";
+import type { DeliverySetup, Deps, EmailProvider, SmsProvider, VerificationProvider } from "#core/ports";
 import { UnconfiguredEmail, UnconfiguredSms, UnconfiguredVerification } from "./unconfigured.ts";
 
 export type SmsProviderName = AppConfig["sms"]["provider"];
@@ -37,3 +37,9 @@ export function chooseProviders(offered: OfferedProviders): ChosenProviders {
     email: (config) => email[config.email.provider] ?? new UnconfiguredEmail(config.email.provider),
   };
 }
+
+/** The names a composition root offers, for the doctor route (an app naming another one cannot deliver). */
+export const offeredNames = (offered: OfferedProviders): DeliverySetup["offered"] => ({
+  sms: Object.keys(offered.sms ?? {}),
+  email: Object.keys(offered.email ?? {}),
+});

@@ -1,5 +1,6 @@
 import { recordAudit } from "../audit.ts";
 import { challengeCodeHash, generateNumericCode } from "../codes.ts";
+import { channelSetupFault, fromAddressOf, notConfiguredDetail, setupFaultError } from "../delivery-setup.ts";
 import { DomainError, ProviderError, StoreUnavailable } from "../errors.ts";
 import type { ChallengePurpose, ChallengeSlot, CodeChannel, FactorRecord, UserState } from "../model/user.ts";
 import { lockedError, minutesOf, PROVIDER_TIMEOUT_MS, rateLimitedError, withTimeout } from "../policy.ts";
@@ -72,7 +73,7 @@ export async function issueCode(
     if (target.channel === "email") {
       await deps.email(config).sendEmail({
         to: address,
-        fromAddress: config.email.fromAddress,
+        fromAddress: fromAddressOf(config),
         fromName: config.email.fromName,
         subject: renderTemplate(text.emailSubject, values),
         text: renderTemplate(text.emailText, values),
@@ -103,9 +104,19 @@ export async function issueCode(
   let blocked: Extract<Awaited<ReturnType<typeof admitSms>>, { kind: "refused" }> | undefined;
   let skipped: FallbackReason | undefined;
   let storeFault: unknown;
+  /** Why channels were not configured, in the service's own words: the 502 says so. */
+  const notConfigured: string[] = [];
   for (const [index, target] of input.targets.entries()) {
     let verificationId: string | undefined;
     const address = target.factor.address;
+    // A channel the config cannot deliver on never reaches its provider (or SMS protection's counters).
+    const fault = channelSetupFault(config, target.channel);
+    if (fault) {
+      lastError = setupFaultError(config, fault);
+      notConfigured.push(`${target.channel}: ${fault.message}`);
+      skipped ??= "delivery_failed";
+      continue;
+    }
     // SMS protection decides before any SMS leaves; a refused one is never sent.
     let admission: Awaited<ReturnType<typeof admitSms>> | undefined;
     try {
@@ -138,6 +149,8 @@ export async function issueCode(
         error instanceof ProviderError
           ? error
           : new ProviderError(target.channel, "error", "the provider adapter failed", "unavailable");
+      // Adapters word "not configured" themselves (a secret not set, no sender for a country): safe to show.
+      if (lastError.kind === "not_configured") notConfigured.push(`${target.channel}: ${lastError.message}`);
       skipped ??= "delivery_failed";
       await admission?.release();
       continue;
@@ -187,7 +200,9 @@ export async function issueCode(
   if (storeFault !== undefined) throw storeFault;
   if (onlyBlocked && blocked) throw smsBlockedError(blocked, deps.clock.now());
   // The provider's own message can quote the destination: it stays out of client answers.
-  throw new DomainError("delivery_failed", "No channel accepted the message.", {
+  const detail =
+    notConfigured.length > 0 ? notConfiguredDetail(appId, notConfigured) : "No channel accepted the message.";
+  throw new DomainError("delivery_failed", detail, {
     provider: lastError?.provider,
     providerCode: lastError?.providerCode,
   });

@@ -1,3 +1,4 @@
+import { channelSetupFault, fromAddressOf, notConfiguredDetail, setupFaultError } from "../delivery-setup.ts";
 import { parseEmail } from "../email.ts";
 import { DomainError, ProviderError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -23,7 +24,7 @@ export async function sendTestMessage(
       return await withTimeout(
         deps.email(config).sendEmail({
           to: address,
-          fromAddress: config.email.fromAddress,
+          fromAddress: fromAddressOf(config),
           fromName: config.email.fromName,
           subject: `Test message from ${name}`,
           text,
@@ -35,6 +36,8 @@ export async function sendTestMessage(
       );
     }
     const { e164 } = parsePhone(input.to, config);
+    const fault = channelSetupFault(config, "sms");
+    if (fault) throw setupFaultError(config, fault);
     const sms = deps.sms(config);
     if (sms.kind === "verification") {
       // A verification API (Sinch) sends only its own codes: the test starts a verification.
@@ -48,7 +51,11 @@ export async function sendTestMessage(
     return await withTimeout(sms.sendSms({ to: e164, body: text }, config), PROVIDER_TIMEOUT_MS, "sms");
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
-    throw new DomainError("delivery_failed", "The provider did not accept the test message.", {
+    const detail =
+      error.kind === "not_configured"
+        ? notConfiguredDetail(input.appId, [`${input.channel}: ${error.message}`])
+        : "The provider did not accept the test message.";
+    throw new DomainError("delivery_failed", detail, {
       provider: error.provider,
       providerCode: error.providerCode,
       providerMessage: error.message,

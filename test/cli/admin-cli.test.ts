@@ -375,6 +375,8 @@ describe("otp-admin against the local stack", () => {
     expect(config.email.fromAddress).toBe("mfa@first.example");
     expect(config.sms.defaultSender).toBe("+14155550199");
     expect(init.stdout + init.stderr).not.toContain(twilio.authToken);
+    // Sender and from-address were all it lacked: doctor, run last, says it is ready.
+    expect(init.stdout).toContain(`${appId} is ready to deliver codes.`);
 
     // A value the service refuses, after the app was created: with --json the key is still printed.
     const refused = await cli(["init", "--name", "Half", "--sender", "not-a-phone", "--json"]);
@@ -426,6 +428,44 @@ describe("otp-admin against the local stack", () => {
       accountSid: sid,
       authToken: token,
     });
+  });
+
+  it("doctor prints each check with ✓ or ✗ and its fix, exit code 1 until the app is ready", async () => {
+    const ready = await cli(["doctor", "default"]);
+    expect(ready.code).toBe(0);
+    expect(ready.stdout).toContain("default is ready to deliver codes.");
+    expect(ready.stdout).toMatch(/^✓ email\.from_address: /m);
+
+    const bare = json<{ appId: string }>((await cli(["apps", "create", "Bare", "--json"])).stdout);
+    const notReady = await cli(["doctor", bare.appId]);
+    expect(notReady.code).toBe(1);
+    expect(notReady.stdout).toContain(`${bare.appId} is not ready yet`);
+    expect(notReady.stdout).toMatch(
+      /^✗ email\.from_address: .*\n {4}fix: .*config patch .*email\.fromAddress=/m,
+    );
+    expect(notReady.stdout).toMatch(/^✗ sms\.sender: /m);
+    const raw = await cli(["doctor", bare.appId, "--json"]);
+    expect(raw.code).toBe(1);
+    expect(json<{ ready: boolean; checks: { id: string; ok: boolean }[] }>(raw.stdout)).toMatchObject({
+      ready: false,
+      checks: expect.arrayContaining([
+        { id: "sms.sender", ok: false, blocking: true, detail: expect.any(String), fix: expect.any(String) },
+      ]),
+    });
+
+    // What doctor asks for, set with the CLI: then it is ready.
+    await cli([
+      "config",
+      "patch",
+      bare.appId,
+      "--set",
+      "email.fromAddress=mfa@bare.example",
+      "--set",
+      "sms.defaultSender=+14155550123",
+    ]);
+    const fixed = await cli(["doctor", bare.appId]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).not.toContain("✗");
   });
 
   it("explains a bad app id, a missing local stack and an unreachable one in one line each, exit 1", async () => {

@@ -73,6 +73,12 @@ const walkthrough = async (): Promise<string> => {
   return block;
 };
 
+/** The README's bash blocks marked `<!-- snippet:local -->`: they must run against `npm start` as written. */
+const localSnippets = async (): Promise<string[]> => {
+  const readme = await readFile(join(root, "README.md"), "utf8");
+  return [...readme.matchAll(/<!-- snippet:local -->\s*```bash\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+};
+
 let dir: string;
 let port: number;
 beforeAll(async () => {
@@ -125,6 +131,19 @@ describe("npm start, as a new user runs it", () => {
     expect(stdout).toMatch(/etag: "1"/i);
     expect(stdout).toMatch(/^600$/m);
     expect(stdout).toMatch(/^5$/m);
+
+    // Every other README snippet marked runnable, as written, in the same second terminal.
+    const snippets = await localSnippets();
+    expect(snippets.length).toBeGreaterThanOrEqual(4);
+    for (const snippet of snippets) {
+      const ran = await run("bash", ["-euo", "pipefail", "-c", snippet], {
+        cwd: root,
+        env: { ...process.env, OTP_LOCAL_DIR: dir },
+      }).catch((error: { stdout: string; stderr: string }) => {
+        throw new Error(`README snippet failed:\n${snippet}\n${error.stderr || error.stdout}`);
+      });
+      expect(ran.stderr, snippet).not.toMatch(/\n\s+at /);
+    }
 
     const busy = await start(dir, port);
     expect(await busy.exited).toBe(1);

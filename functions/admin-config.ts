@@ -191,7 +191,10 @@ export const adminRoutes: RouteImpls = {
     },
   }),
   "GET /openapi.json": route({
-    run: async () => json(200, openApiDocument(), { "cache-control": "public, max-age=300" }),
+    run: async ({ origin, headers }) =>
+      json(200, openApiDocument({ ...origin, proto: headers["x-forwarded-proto"] }), {
+        "cache-control": "public, max-age=300",
+      }),
   }),
   "GET /healthz": route({ run: async () => json(200, { ok: true }) }),
 };

@@ -174,7 +174,8 @@ function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
   return buildEvent({
     method: req.method ?? "GET",
     path: req.url ?? "/",
-    headers: headersOf(req),
+    // API Gateway tells the function the scheme the client used; here it is always plain HTTP.
+    headers: { ...headersOf(req), "x-forwarded-proto": "http" },
     body,
     sourceIp: req.socket.remoteAddress,
     protocol: `HTTP/${req.httpVersion}`,

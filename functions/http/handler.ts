@@ -24,6 +24,8 @@ export interface RouteRequest<B> {
   ip: string | undefined;
   /** On admin routes: who is acting (the IAM principal, or `local-admin`), for the audit trail. */
   actor: string | undefined;
+  /** Where the request arrived (API Gateway's domain and stage, the path as sent), for absolute URLs. */
+  origin: { domainName: string | undefined; stage: string | undefined; rawPath: string };
 }
 
 export interface RouteImpl<B = unknown> {
@@ -93,6 +95,11 @@ export function createHandler(fn: FunctionName, impls: RouteImpls, getDeps: () =
           requestId: event.requestContext?.requestId ?? context.awsRequestId,
           ip: event.requestContext?.http?.sourceIp,
           actor: found.route.auth === "admin" ? adminActor(event, deps) : undefined,
+          origin: {
+            domainName: event.requestContext?.domainName,
+            stage: event.requestContext?.stage,
+            rawPath: event.rawPath ?? "",
+          },
         },
         audit ? { ...deps, audit } : deps,
       );

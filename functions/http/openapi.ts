@@ -4,6 +4,27 @@ import type { ErrorCode } from "#core/errors";
 import { type Route, routes } from "#lib/routes";
 import { statusOf } from "./problem.ts";
 import {
+  activation,
+  apiKey,
+  appConfig,
+  appList,
+  approval,
+  auditPage,
+  challenge,
+  createdApp,
+  enrolledFactor,
+  factorList,
+  health,
+  openApiDocumentSchema,
+  recoveryCodes,
+  responseSchemas,
+  secretList,
+  sessionValidity,
+  smsProtectionStatus,
+  testDelivery,
+  userAdminView,
+} from "./responses.ts";
+import {
   activateBody,
   challengeBody,
   createAppBody,
@@ -18,12 +39,16 @@ import {
 interface OperationDoc {
   summary: string;
   status: number;
+  /** The success body, from `responses.ts` (none for 204). */
+  response?: z.ZodType;
   /** The body schema the handler validates with: the same object, so the document cannot drift. */
   body?: z.ZodType;
   /** A whole document (config PUT): every field with a default must be sent, so it is described as the schema's output. */
   wholeDocument?: boolean;
   /** A merge patch (config PATCH): any subset of the document, sent as `application/merge-patch+json`. */
   mergePatch?: boolean;
+  /** Config reads and writes: the answer carries `ETag`; a write needs `If-Match`. */
+  versioned?: "read" | "write";
   /** Route-specific errors; the auth, request and availability errors are added for every route. */
   errors: ErrorCode[];
   query?: Record<string, { description: string; schema: Record<string, unknown> }>;
@@ -38,6 +63,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary:
       "Enroll a factor (sms, email: a code is sent at once; totp: secret, otpauth URI and QR codes; webauthn: creationOptions)",
     status: 201,
+    response: enrolledFactor,
     body: enrollBody,
     errors: [
       "invalid_phone",
@@ -56,6 +82,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary:
       "Confirm a pending factor with its first code (webauthn: the registration response); the first activation returns recovery codes",
     status: 200,
+    response: activation,
     body: activateBody,
     errors: [
       "factor_not_found",
@@ -66,7 +93,12 @@ export const operationDocs: Record<string, OperationDoc> = {
       ...CODE_ERRORS,
     ],
   },
-  "GET /v1/users/{userId}/factors": { summary: "The user's factors and MFA state", status: 200, errors: [] },
+  "GET /v1/users/{userId}/factors": {
+    summary: "The user's factors and MFA state",
+    status: 200,
+    response: factorList,
+    errors: [],
+  },
   "DELETE /v1/users/{userId}/factors/{factorId}": {
     summary: "Remove a factor (step-up required)",
     status: 204,
@@ -75,6 +107,7 @@ export const operationDocs: Record<string, OperationDoc> = {
   "POST /v1/users/{userId}/recovery-codes": {
     summary: "Replace all recovery codes (step-up required)",
     status: 201,
+    response: recoveryCodes,
     errors: ["no_factor", "step_up_required", "locked", "conflict"],
   },
   "DELETE /v1/users/{userId}/mfa": {
@@ -86,6 +119,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary:
       "Send a one-time code to an active sms/email factor, with fallback; or start a webauthn challenge (requestOptions, nothing sent)",
     status: 201,
+    response: challenge,
     body: challengeBody,
     errors: [
       "no_factor",
@@ -102,12 +136,14 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary:
       "Check a code (a challenge's code, a TOTP code, a recovery code) or a webauthn assertion answering a challenge",
     status: 200,
+    response: approval,
     body: verificationBody,
     errors: [...CODE_ERRORS, "challenge_not_found", "delivery_failed", "webauthn_not_configured"],
   },
   "POST /v1/sessions/validate": {
     summary: "Is this session token valid for this app?",
     status: 200,
+    response: sessionValidity,
     body: validateSessionBody,
     errors: [],
   },
@@ -119,13 +155,15 @@ export const operationDocs: Record<string, OperationDoc> = {
   "POST /v1/admin/apps": {
     summary: "Create an app and its first API key",
     status: 201,
+    response: createdApp,
     body: createAppBody,
     errors: [],
   },
-  "GET /v1/admin/apps": { summary: "List apps", status: 200, errors: [] },
+  "GET /v1/admin/apps": { summary: "List apps", status: 200, response: appList, errors: [] },
   "POST /v1/admin/apps/{appId}/api-keys": {
     summary: "Add an API key (older keys keep working)",
     status: 201,
+    response: apiKey,
     errors: ["app_not_found"],
   },
   "DELETE /v1/admin/apps/{appId}/api-keys/{keyId}": {
@@ -136,11 +174,15 @@ export const operationDocs: Record<string, OperationDoc> = {
   "GET /v1/admin/apps/{appId}/config": {
     summary: "The app's configuration, with ETag",
     status: 200,
+    response: appConfig,
+    versioned: "read",
     errors: ["app_not_found"],
   },
   "PUT /v1/admin/apps/{appId}/config": {
     summary: "Replace the app's configuration (If-Match guards concurrent edits)",
     status: 200,
+    response: appConfig,
+    versioned: "write",
     body: appConfigSchema,
     wholeDocument: true,
     errors: ["app_not_found", "invalid_config", "version_conflict", "precondition_required"],
@@ -149,6 +191,8 @@ export const operationDocs: Record<string, OperationDoc> = {
     summary:
       "Change some of the app's configuration with an RFC 7396 merge patch (null removes a field or restores its default)",
     status: 200,
+    response: appConfig,
+    versioned: "write",
     body: appConfigSchema,
     mergePatch: true,
     errors: [
@@ -163,6 +207,7 @@ export const operationDocs: Record<string, OperationDoc> = {
   "GET /v1/admin/apps/{appId}/users/{userId}": {
     summary: "A user's state, masked factors and counts",
     status: 200,
+    response: userAdminView,
     errors: ["app_not_found"],
   },
   "POST /v1/admin/apps/{appId}/users/{userId}/unlock": {
@@ -178,6 +223,7 @@ export const operationDocs: Record<string, OperationDoc> = {
   "GET /v1/admin/apps/{appId}/audit": {
     summary: "Audit events, newest first",
     status: 200,
+    response: auditPage,
     errors: ["app_not_found"],
     query: {
       userId: { description: "only this user's events", schema: { type: "string" } },
@@ -197,6 +243,7 @@ export const operationDocs: Record<string, OperationDoc> = {
   "GET /v1/admin/secrets": {
     summary: "Which provider secrets are set (never their values)",
     status: 200,
+    response: secretList,
     errors: [],
   },
   "PUT /v1/admin/secrets/{name}": {
@@ -208,12 +255,14 @@ export const operationDocs: Record<string, OperationDoc> = {
   "POST /v1/admin/apps/{appId}/test-message": {
     summary: "Send a test SMS or email with the saved configuration and secrets",
     status: 200,
+    response: testDelivery,
     body: testMessageBody,
     errors: ["app_not_found", "invalid_phone", "invalid_email", "country_not_allowed", "delivery_failed"],
   },
   "GET /v1/admin/apps/{appId}/sms-protection": {
     summary: "SMS protection: today's SMS, each country's conversion and breaker, refusals in the last 24 h",
     status: 200,
+    response: smsProtectionStatus,
     errors: ["app_not_found"],
   },
   "POST /v1/admin/apps/{appId}/sms-protection/resume": {
@@ -222,39 +271,43 @@ export const operationDocs: Record<string, OperationDoc> = {
     body: resumeCountryBody,
     errors: ["app_not_found", "conflict"],
   },
-  "GET /healthz": { summary: "Liveness", status: 200, errors: [] },
-  "GET /openapi.json": { summary: "This document", status: 200, errors: [] },
+  "GET /healthz": { summary: "Liveness", status: 200, response: health, errors: [] },
+  "GET /openapi.json": { summary: "This document", status: 200, response: openApiDocumentSchema, errors: [] },
 };
 
-const problemSchema = {
-  type: "object",
-  required: ["type", "title", "status", "code"],
-  properties: {
-    type: { type: "string" },
-    title: { type: "string" },
-    status: { type: "integer" },
-    code: { type: "string", description: "stable error code" },
-    detail: { type: "string" },
-    errors: {
-      type: "array",
-      items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } },
-    },
-    attemptsRemaining: { type: "integer" },
-    lockedUntil: { type: "string", format: "date-time" },
-    retryAfterSeconds: { type: "integer" },
-    reason: { type: "string", description: "sms_blocked: the SMS protection limit that refused" },
-    provider: { type: "string" },
-    providerCode: { type: "string" },
-  },
-};
+const COMPONENTS = "#/components/schemas/";
 
-const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "input"): Record<string, unknown> => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
+const withoutDialect = (schema: Record<string, unknown>): Record<string, unknown> => {
+  const { $schema: _, $id: __, ...rest } = schema;
   return rest;
 };
+
+const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "input"): Record<string, unknown> =>
+  withoutDialect(z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>);
+
+/** The response bodies as components, each named by its id in `responses.ts` and referring to the others by `$ref`. */
+function responseComponents(): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(responseSchemas, {
+    io: "output",
+    unrepresentable: "any",
+    uri: (id) => `${COMPONENTS}${id}`,
+    override: ({ jsonSchema: schema }) => {
+      // `format` says it; zod's long equivalent pattern only makes the document harder to read.
+      if (schema.format === "date-time") delete schema.pattern;
+      if (schema.minimum === Number.MIN_SAFE_INTEGER) delete schema.minimum;
+      if (schema.maximum === Number.MAX_SAFE_INTEGER) delete schema.maximum;
+    },
+  });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, schema]) => [id, withoutDialect(schema as Record<string, unknown>)]),
+  );
+}
+
+function refTo(schema: z.ZodType): { $ref: string } {
+  const id = responseSchemas.get(schema)?.id;
+  if (!id) throw new Error("a response schema is not registered in responses.ts");
+  return { $ref: `${COMPONENTS}${id}` };
+}
 
 /** The config PUT body: every field the service returns, except `version` (If-Match carries it). */
 function documentSchema(schema: z.ZodType): Record<string, unknown> {
@@ -271,12 +324,62 @@ function errorsOf(route: Route, doc: OperationDoc): Map<number, ErrorCode[]> {
       ? ["invalid_request", "unauthorized", "unavailable"]
       : route.auth === "admin"
         ? ["invalid_request", "unauthorized", "forbidden", "unavailable"]
-        : [];
+        : ["unavailable"];
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...common, ...doc.errors])
+  for (const code of new Set([...common, ...doc.errors]))
     byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
   return byStatus;
 }
+
+const retryAfter = {
+  description: "Seconds to wait before retrying",
+  required: true,
+  schema: { type: "integer", minimum: 1 },
+};
+
+function success(doc: OperationDoc): Record<string, unknown> {
+  if (doc.status === 204) return { description: "Done; no body" };
+  if (!doc.response) throw new Error(`a ${doc.status} answer needs its response schema`);
+  return {
+    description: "Success",
+    ...(doc.versioned
+      ? {
+          headers: {
+            ETag: {
+              description: 'The configuration\'s version, e.g. "7": send it back as If-Match to change it',
+              required: true,
+              schema: { type: "string" },
+            },
+          },
+        }
+      : {}),
+    content: { "application/json": { schema: refTo(doc.response) } },
+  };
+}
+
+function problems(route: Route, doc: OperationDoc): Record<string, unknown> {
+  const responses: Record<string, unknown> = {};
+  for (const [status, codes] of errorsOf(route, doc)) {
+    responses[String(status)] = {
+      description: codes.join(", "),
+      ...(status === 429 || status === 503 ? { headers: { "Retry-After": retryAfter } } : {}),
+      content: {
+        "application/problem+json": {
+          schema: {
+            allOf: [
+              { $ref: `${COMPONENTS}Problem` },
+              { type: "object", required: ["code"], properties: { code: { enum: codes } } },
+            ],
+          },
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+const operationId = (route: Route): string =>
+  `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, "").replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`;
 
 function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
   const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
@@ -291,26 +394,22 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
     required: false,
     ...q,
   }));
-  const responses: Record<string, unknown> = {
-    [String(doc.status)]:
-      doc.status === 204
-        ? { description: "done" }
-        : { description: "success", content: { "application/json": {} } },
-  };
-  for (const [status, codes] of errorsOf(route, doc)) {
-    responses[String(status)] = {
-      description: codes.join(", "),
-      content: {
-        "application/problem+json": {
-          schema: {
-            allOf: [{ $ref: "#/components/schemas/Problem" }, { properties: { code: { enum: codes } } }],
+  const headers =
+    doc.versioned === "write"
+      ? [
+          {
+            name: "If-Match",
+            in: "header",
+            required: true,
+            description:
+              'The ETag of the configuration this edit starts from (or "*" for whatever is current): a stale one answers 412',
+            schema: { type: "string" },
           },
-        },
-      },
-    };
-  }
+        ]
+      : [];
+  const parameters = [...params, ...query, ...headers];
   return {
-    operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, "").replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+    operationId: operationId(route),
     summary: doc.summary,
     tags: [route.fn],
     security:
@@ -319,7 +418,7 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
         : route.auth === "admin"
           ? [{ iam: [] }, { adminToken: [] }]
           : [],
-    ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
     ...(doc.body
       ? {
           requestBody: {
@@ -342,12 +441,45 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
           },
         }
       : {}),
-    responses,
+    responses: { [String(doc.status)]: success(doc), ...problems(route, doc) },
   };
 }
 
-/** OpenAPI 3.1 for every deployed route, request bodies from the handlers' own zod schemas. */
-export function openApiDocument(): Record<string, unknown> {
+/** Where a request reached the service: API Gateway's (or the local server's) view of it. */
+export interface RequestOrigin {
+  /** `requestContext.domainName`: the API's host (locally the Host header). */
+  domainName?: string;
+  /** `requestContext.stage`. */
+  stage?: string;
+  /** The path as requested, stage or custom-domain mapping included. */
+  rawPath?: string;
+  /** `X-Forwarded-Proto` as API Gateway (or the local server) sets it. */
+  proto?: string;
+}
+
+const DOCUMENT_PATH = "/openapi.json";
+
+/**
+ * The base URL the caller used to fetch this document: scheme and host, plus whatever precedes
+ * `/openapi.json` in the path (a named stage, a custom domain's mapping). Undefined when the
+ * origin is unknown or the host does not look like one.
+ */
+export function serverUrl(origin: RequestOrigin): string | undefined {
+  const host = origin.domainName ?? "";
+  if (!/^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return undefined;
+  const base =
+    origin.rawPath?.endsWith(DOCUMENT_PATH) === true
+      ? origin.rawPath.slice(0, -DOCUMENT_PATH.length)
+      : origin.stage && origin.stage !== "$default"
+        ? `/${origin.stage}`
+        : "";
+  if (!/^(?:\/[A-Za-z0-9._~-]+)*$/.test(base)) return undefined;
+  const scheme = origin.proto?.toLowerCase() === "http" ? "http" : "https";
+  return `${scheme}://${host}${base}`;
+}
+
+/** OpenAPI 3.1 for every deployed route: request bodies from the handlers' own zod schemas, responses from `responses.ts`. */
+export function openApiDocument(origin: RequestOrigin = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     if (route.fn === "local") continue;
@@ -355,6 +487,7 @@ export function openApiDocument(): Record<string, unknown> {
     if (!doc) throw new Error(`route ${route.method} ${route.path} is not documented`);
     paths[route.path] = { ...(paths[route.path] ?? {}), [route.method.toLowerCase()]: operation(route, doc) };
   }
+  const url = serverUrl(origin);
   return {
     openapi: "3.1.0",
     info: {
@@ -363,9 +496,23 @@ export function openApiDocument(): Record<string, unknown> {
       description:
         "Second-factor service: one-time codes by SMS and email, authenticator apps, passkeys and security keys (WebAuthn), recovery codes.",
     },
+    servers: [
+      url
+        ? { url, description: "The deployment that served this document" }
+        : { url: "/", description: "The host that serves this document" },
+    ],
+    tags: [
+      { name: "enroll", description: "Factors, recovery codes and MFA of a user (API key)" },
+      { name: "send", description: "Challenges: one-time codes sent, WebAuthn challenges started (API key)" },
+      { name: "verify", description: "Verifications and sessions (API key)" },
+      {
+        name: "admin-config",
+        description: "Apps, keys, configuration, secrets, users, audit (admin); health",
+      },
+    ],
     paths,
     components: {
-      schemas: { Problem: problemSchema },
+      schemas: responseComponents(),
       securitySchemes: {
         apiKey: { type: "http", scheme: "bearer", description: "The app's API key" },
         iam: {

@@ -318,6 +318,36 @@ function documentSchema(schema: z.ZodType): Record<string, unknown> {
   return { ...described, required };
 }
 
+/**
+ * An RFC 7396 merge patch of a document with this schema: every member optional, and `null`
+ * (remove, or restore the default) allowed; objects patch member by member, anything else is replaced whole.
+ */
+function mergePatchSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  const { required: _, properties, additionalProperties, ...rest } = schema;
+  if (rest.type !== "object") return schema;
+  // An empty schema already allows null.
+  const member = (s: unknown) =>
+    Object.keys(s as object).length === 0
+      ? s
+      : { anyOf: [mergePatchSchema(s as Record<string, unknown>), { type: "null" }] };
+  return {
+    ...rest,
+    ...(properties
+      ? {
+          properties: Object.fromEntries(
+            Object.entries(properties as Record<string, unknown>).map(([name, s]) => [name, member(s)]),
+          ),
+        }
+      : {}),
+    ...(additionalProperties === undefined
+      ? {}
+      : {
+          additionalProperties:
+            typeof additionalProperties === "object" ? member(additionalProperties) : additionalProperties,
+        }),
+  };
+}
+
 function errorsOf(route: Route, doc: OperationDoc): Map<number, ErrorCode[]> {
   const common: ErrorCode[] =
     route.auth === "client"
@@ -427,7 +457,7 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
               ? {
                   "application/merge-patch+json": {
                     schema: {
-                      type: "object",
+                      ...mergePatchSchema(documentSchema(doc.body)),
                       description:
                         "Any part of the configuration document (the PUT body): objects merge member by member, arrays and values replace, null removes.",
                     },

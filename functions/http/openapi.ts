@@ -49,6 +49,8 @@ interface OperationDoc {
   mergePatch?: boolean;
   /** Config reads and writes: the answer carries `ETag`; a write needs `If-Match`. */
   versioned?: "read" | "write";
+  /** Takes `Idempotency-Key`: a repeat answers the first response again. */
+  idempotent?: boolean;
   /** Route-specific errors; the auth, request and availability errors are added for every route. */
   errors: ErrorCode[];
   query?: Record<string, { description: string; schema: Record<string, unknown> }>;
@@ -121,6 +123,7 @@ export const operationDocs: Record<string, OperationDoc> = {
     status: 201,
     response: challenge,
     body: challengeBody,
+    idempotent: true,
     errors: [
       "no_factor",
       "rate_limited",
@@ -361,17 +364,38 @@ function errorsOf(route: Route, doc: OperationDoc): Map<number, ErrorCode[]> {
   return byStatus;
 }
 
-const retryAfter = {
-  description: "Seconds to wait before retrying",
-  required: true,
-  schema: { type: "integer", minimum: 1 },
-};
+/** The codes whose answer carries `Retry-After` (and `retryAfterSeconds`). */
+const RETRY_CODES = new Set<ErrorCode>(["rate_limited", "sms_blocked", "request_in_progress", "unavailable"]);
+
+const retryHeader = (codes: ErrorCode[]): Record<string, unknown> =>
+  codes.some((code) => RETRY_CODES.has(code))
+    ? {
+        headers: {
+          "Retry-After": {
+            description: `Seconds to wait before retrying (${codes.filter((c) => RETRY_CODES.has(c)).join(", ")})`,
+            required: codes.every((code) => RETRY_CODES.has(code)),
+            schema: { type: "integer", minimum: 1 },
+          },
+        },
+      }
+    : {};
 
 function success(doc: OperationDoc): Record<string, unknown> {
   if (doc.status === 204) return { description: "Done; no body" };
   if (!doc.response) throw new Error(`a ${doc.status} answer needs its response schema`);
   return {
     description: "Success",
+    ...(doc.idempotent
+      ? {
+          headers: {
+            "Idempotent-Replayed": {
+              description: "true when this is the first response to the same Idempotency-Key, answered again",
+              required: false,
+              schema: { type: "string", enum: ["true"] },
+            },
+          },
+        }
+      : {}),
     ...(doc.versioned
       ? {
           headers: {
@@ -392,7 +416,7 @@ function problems(route: Route, doc: OperationDoc): Record<string, unknown> {
   for (const [status, codes] of errorsOf(route, doc)) {
     responses[String(status)] = {
       description: codes.join(", "),
-      ...(status === 429 || status === 503 ? { headers: { "Retry-After": retryAfter } } : {}),
+      ...retryHeader(codes),
       content: {
         "application/problem+json": {
           schema: {
@@ -424,8 +448,8 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
     required: false,
     ...q,
   }));
-  const headers =
-    doc.versioned === "write"
+  const headers = [
+    ...(doc.versioned === "write"
       ? [
           {
             name: "If-Match",
@@ -436,7 +460,20 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
             schema: { type: "string" },
           },
         ]
-      : [];
+      : []),
+    ...(doc.idempotent
+      ? [
+          {
+            name: "Idempotency-Key",
+            in: "header",
+            required: false,
+            description:
+              "A repeat with the same key and body within 10 minutes answers the first response again (nothing sent twice)",
+            schema: { type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7E]+$" },
+          },
+        ]
+      : []),
+  ];
   const parameters = [...params, ...query, ...headers];
   return {
     operationId: operationId(route),

@@ -1065,7 +1065,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1196,7 +1196,7 @@ export interface operations {
       /** @description rate_limited, sms_blocked */
       429: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (rate_limited, sms_blocked) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1222,7 +1222,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1364,7 +1364,7 @@ export interface operations {
       /** @description rate_limited */
       429: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (rate_limited) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1378,7 +1378,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1473,7 +1473,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1581,7 +1581,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1663,7 +1663,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1679,7 +1679,10 @@ export interface operations {
   postV1Challenges: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description A repeat with the same key and body within 10 minutes answers the first response again (nothing sent twice) */
+        "Idempotency-Key"?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1706,6 +1709,8 @@ export interface operations {
       /** @description Success */
       201: {
         headers: {
+          /** @description true when this is the first response to the same Idempotency-Key, answered again */
+          "Idempotent-Replayed"?: "true";
           [name: string]: unknown;
         };
         content: {
@@ -1748,6 +1753,32 @@ export interface operations {
           };
         };
       };
+      /** @description request_in_progress */
+      409: {
+        headers: {
+          /** @description Seconds to wait before retrying (request_in_progress) */
+          "Retry-After": number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "request_in_progress";
+          };
+        };
+      };
+      /** @description idempotency_key_reused */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "idempotency_key_reused";
+          };
+        };
+      };
       /** @description locked */
       423: {
         headers: {
@@ -1763,7 +1794,7 @@ export interface operations {
       /** @description rate_limited, sms_blocked */
       429: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (rate_limited, sms_blocked) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1789,7 +1820,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1906,7 +1937,7 @@ export interface operations {
       /** @description rate_limited */
       429: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (rate_limited) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1932,7 +1963,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -1996,7 +2027,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2054,7 +2085,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2124,7 +2155,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2200,7 +2231,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2284,7 +2315,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2367,7 +2398,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2452,7 +2483,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2535,7 +2566,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2617,7 +2648,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2708,7 +2739,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -2794,7 +2825,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3092,7 +3123,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3311,7 +3342,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3381,7 +3412,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3457,7 +3488,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3561,7 +3592,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3645,7 +3676,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3745,7 +3776,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3779,7 +3810,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };
@@ -3813,7 +3844,7 @@ export interface operations {
       /** @description unavailable */
       503: {
         headers: {
-          /** @description Seconds to wait before retrying */
+          /** @description Seconds to wait before retrying (unavailable) */
           "Retry-After": number;
           [name: string]: unknown;
         };

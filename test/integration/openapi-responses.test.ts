@@ -1,6 +1,13 @@
 import { generateSync } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CallOptions, type Harness, putConfig, type Reply, startHarness } from "../support/harness.ts";
+import {
+  type CallOptions,
+  enrollEmail,
+  type Harness,
+  putConfig,
+  type Reply,
+  startHarness,
+} from "../support/harness.ts";
 import {
   type contractChecker,
   contractChecker as makeChecker,
@@ -191,6 +198,21 @@ describe("every answer matches the OpenAPI document", () => {
       if (reply.status === 429) limited = reply;
     }
     expect(limited?.body).toMatchObject({ code: "rate_limited", retryAfterSeconds: expect.any(Number) });
+
+    await enrollEmail(h, "ida");
+    const once = { userId: "ida", channel: "email" };
+    const idempotencyKey = { "idempotency-key": "contract-1" };
+    const first = await send("POST", "/v1/challenges", {}, { body: once, headers: idempotencyKey });
+    const again = await send("POST", "/v1/challenges", {}, { body: once, headers: idempotencyKey });
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.body.challengeId).toBe(first.body.challengeId);
+    const reused = await send(
+      "POST",
+      "/v1/challenges",
+      {},
+      { body: { ...once, purpose: "step_up" }, headers: idempotencyKey },
+    );
+    expect(reused.body.code).toBe("idempotency_key_reused");
 
     const lockUser = "lars";
     const enrolled = await send(

@@ -383,30 +383,29 @@ const retryHeader = (codes: ErrorCode[]): Record<string, unknown> =>
 function success(doc: OperationDoc): Record<string, unknown> {
   if (doc.status === 204) return { description: "Done; no body" };
   if (!doc.response) throw new Error(`a ${doc.status} answer needs its response schema`);
-  return {
-    description: "Success",
+  const headers = {
     ...(doc.idempotent
       ? {
-          headers: {
-            "Idempotent-Replayed": {
-              description: "true when this is the first response to the same Idempotency-Key, answered again",
-              required: false,
-              schema: { type: "string", enum: ["true"] },
-            },
+          "Idempotent-Replayed": {
+            description: "true when this is the first response to the same Idempotency-Key, answered again",
+            required: false,
+            schema: { type: "string", enum: ["true"] },
           },
         }
       : {}),
     ...(doc.versioned
       ? {
-          headers: {
-            ETag: {
-              description: 'The configuration\'s version, e.g. "7": send it back as If-Match to change it',
-              required: true,
-              schema: { type: "string" },
-            },
+          ETag: {
+            description: 'The configuration\'s version, e.g. "7": send it back as If-Match to change it',
+            required: true,
+            schema: { type: "string" },
           },
         }
       : {}),
+  };
+  return {
+    description: "Success",
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
     content: { "application/json": { schema: refTo(doc.response) } },
   };
 }

@@ -8,22 +8,18 @@ import {
   type Reply,
   startHarness,
 } from "../support/harness.ts";
-import {
-  type contractChecker,
-  contractChecker as makeChecker,
-  type OpenApiDoc,
-} from "../support/openapi-contract.ts";
+import { type ContractChecker, contractChecker, type OpenApiDoc } from "../support/openapi-contract.ts";
 import { SoftAuthenticator } from "../support/soft-authenticator.ts";
 import { ORIGIN, RP_ID } from "../support/webauthn.ts";
 
 let h: Harness;
 let doc: OpenApiDoc;
-let contract: ReturnType<typeof contractChecker>;
+let contract: ContractChecker;
 
 beforeAll(async () => {
   h = await startHarness();
   doc = (await h.http("GET", "/openapi.json", { auth: null })).body as unknown as OpenApiDoc;
-  contract = makeChecker(doc);
+  contract = contractChecker(doc);
 });
 afterAll(async () => {
   await h?.stop();

@@ -21,6 +21,8 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 const pointer = (...parts: string[]): string =>
   parts.map((p) => p.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
 
+export type ContractChecker = ReturnType<typeof contractChecker>;
+
 /**
  * Checks real answers against the served OpenAPI document: the status must be documented for
  * the operation, the body valid against the schema of its media type (response objects are

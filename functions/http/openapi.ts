@@ -12,6 +12,7 @@ import {
   auditPage,
   challenge,
   createdApp,
+  doctorReport,
   enrolledFactor,
   factorList,
   health,
@@ -238,9 +239,9 @@ export const operationDocs: Record<string, OperationDoc> = {
     },
   },
   "GET /v1/admin/apps/{appId}/doctor": {
-    summary:
-      "What stands between the app and its first delivered code: { ready, checks: [{ id, ok, blocking, detail, fix? }] }",
+    summary: "What stands between the app and its first delivered code: each check, and what to fix",
     status: 200,
+    response: doctorReport,
     errors: ["app_not_found"],
   },
   "GET /v1/admin/secrets": {

@@ -320,6 +320,27 @@ export const smsProtectionStatus = named(
   }),
 );
 
+export const doctorReport = named(
+  "DoctorReport",
+  "What stands between the app and its first delivered code: ready when no blocking check fails.",
+  z.object({
+    ready: z.boolean(),
+    checks: z.array(
+      z.object({
+        id: z
+          .string()
+          .describe(
+            "config.valid, email.provider, email.from_address, email.identity, email.sandbox, sms.provider, sms.sender, secret.<name>, webauthn.origins",
+          ),
+        ok: z.boolean(),
+        blocking: z.boolean().describe("a failing blocking check keeps the app from being ready"),
+        detail: z.string(),
+        fix: z.string().optional().describe("what to do, when the check fails"),
+      }),
+    ),
+  }),
+);
+
 export const health = named("Health", "The service answers.", z.object({ ok: z.literal(true) }));
 
 export const openApiDocumentSchema = named(

@@ -298,6 +298,23 @@ export interface paths {
     patch: operations["patchV1AdminAppsAppIdConfig"];
     trace?: never;
   };
+  "/v1/admin/apps/{appId}/doctor": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** What stands between the app and its first delivered code: each check, and what to fix */
+    get: operations["getV1AdminAppsAppIdDoctor"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/admin/secrets": {
     parameters: {
       query?: never;
@@ -771,22 +788,12 @@ export interface components {
         allowedCountries: ("*" | string)[];
         /** @default null */
         messagingServiceSid: string | null;
-        /**
-         * @default [
-         *       {
-         *         "number": "+14155550100",
-         *         "countries": [
-         *           "US",
-         *           "CA"
-         *         ]
-         *       }
-         *     ]
-         */
+        /** @default [] */
         senders: {
           number: string;
           countries: string[];
         }[];
-        /** @default +14155550100 */
+        /** @default null */
         defaultSender: string | null;
         sinch: {
           /** @default https://verification.api.sinch.com */
@@ -806,11 +813,8 @@ export interface components {
          * @enum {string}
          */
         provider: "ses" | "local";
-        /**
-         * Format: email
-         * @default no-reply@example.com
-         */
-        fromAddress: string;
+        /** @default null */
+        fromAddress: string | null;
         /** @default Example */
         fromName: string;
         /** @default null */
@@ -950,6 +954,20 @@ export interface components {
       blockedLast24h: {
         [key: string]: number;
       };
+    };
+    /** @description What stands between the app and its first delivered code: ready when no blocking check fails. */
+    DoctorReport: {
+      ready: boolean;
+      checks: {
+        /** @description config.valid, email.provider, email.from_address, email.identity, email.sandbox, sms.provider, sms.sender, secret.<name>, webauthn.origins */
+        id: string;
+        ok: boolean;
+        /** @description a failing blocking check keeps the app from being ready */
+        blocking: boolean;
+        detail: string;
+        /** @description what to do, when the check fails */
+        fix?: string;
+      }[];
     };
     /** @description The service answers. */
     Health: {
@@ -2929,22 +2947,12 @@ export interface operations {
             allowedCountries: ("*" | string)[];
             /** @default null */
             messagingServiceSid: string | null;
-            /**
-             * @default [
-             *       {
-             *         "number": "+14155550100",
-             *         "countries": [
-             *           "US",
-             *           "CA"
-             *         ]
-             *       }
-             *     ]
-             */
+            /** @default [] */
             senders: {
               number: string;
               countries: string[];
             }[];
-            /** @default +14155550100 */
+            /** @default null */
             defaultSender: string | null;
             sinch: {
               /** @default https://verification.api.sinch.com */
@@ -2964,11 +2972,8 @@ export interface operations {
              * @enum {string}
              */
             provider: "ses" | "local";
-            /**
-             * Format: email
-             * @default no-reply@example.com
-             */
-            fromAddress: string;
+            /** @default null */
+            fromAddress: string | null;
             /** @default Example */
             fromName: string;
             /** @default null */
@@ -3203,7 +3208,7 @@ export interface operations {
           } | null;
           email?: {
             provider?: ("ses" | "local") | null;
-            fromAddress?: string | null;
+            fromAddress?: (string | null) | null;
             fromName?: string | null;
             configurationSet?: (string | null) | null;
           } | null;
@@ -3336,6 +3341,90 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code: "precondition_required";
+          };
+        };
+      };
+      /** @description unavailable */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying (unavailable) */
+          "Retry-After": number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "unavailable";
+          };
+        };
+      };
+    };
+  };
+  getV1AdminAppsAppIdDoctor: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        appId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DoctorReport"];
+        };
+      };
+      /** @description invalid_request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "invalid_request";
+          };
+        };
+      };
+      /** @description unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "unauthorized";
+          };
+        };
+      };
+      /** @description forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "forbidden";
+          };
+        };
+      };
+      /** @description app_not_found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code: "app_not_found";
           };
         };
       };

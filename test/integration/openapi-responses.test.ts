@@ -285,6 +285,10 @@ describe("every answer matches the OpenAPI document", () => {
     await send("GET", "/v1/admin/apps/{appId}/audit", { appId }, { ...admin, query: "?limit=5" });
     await send("GET", "/v1/admin/apps/{appId}/users/{userId}", { appId, userId: "nobody" }, admin);
     await send("POST", "/v1/admin/apps/{appId}/sessions/revoke-all", { appId }, admin);
+    const doctor = await send("GET", "/v1/admin/apps/{appId}/doctor", { appId }, admin);
+    expect(doctor.body.checks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: "email.from_address" })]),
+    );
     await send("GET", "/v1/admin/apps/{appId}/sms-protection", { appId: "default" }, admin);
     await send(
       "POST",

@@ -107,6 +107,7 @@ describe("the packed package, used from a CDK app's node_modules", () => {
       "@aws-crypto/sha256-js",
       "@aws-sdk/credential-provider-node",
       "@aws-sdk/client-cloudformation",
+      "openapi-fetch",
     ]) {
       await mkdir(join(app, "node_modules", dep, ".."), { recursive: true });
       await symlink(join(projectRoot, "node_modules", dep), join(app, "node_modules", dep), "dir").catch(
@@ -116,12 +117,24 @@ describe("the packed package, used from a CDK app's node_modules", () => {
     const { stdout } = await run(
       process.execPath,
       [join(installed, manifest.bin["otp-admin"] as string), "--help"],
-      {
-        cwd: app,
-      },
-    );
+      { cwd: app },
+    ).catch((error: { stderr: string }) => {
+      throw new Error(error.stderr);
+    });
     expect(stdout).toContain("Usage: otp-admin");
     expect(stdout).toContain("init");
+
+    // The typed client, from its own export.
+    const client = await run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'const m = await import("otp-service/client"); console.log(typeof m.createOtpClient);',
+      ],
+      { cwd: app },
+    );
+    expect(client.stdout.trim()).toBe("function");
   });
 
   it("synthesizes two instances with eight functions, each from its prebuilt folder in the package", () => {

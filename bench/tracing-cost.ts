@@ -16,15 +16,18 @@ const CHILD = `
 const [mode, dir] = process.argv.slice(1);
 const t0 = performance.now();
 await import(dir + "/index.mjs");
+const t1 = performance.now();
 if (mode === "on") {
   const { Tracer } = await import(dir + "/node_modules/@aws-lambda-powertools/tracer/index.mjs");
   const tracer = new Tracer({ serviceName: "otp-service" });
   if (!tracer.isTracingEnabled()) throw new Error("tracing did not turn on");
 }
-process.stdout.write(JSON.stringify({ ms: performance.now() - t0 }));
+const t2 = performance.now();
+process.stdout.write(JSON.stringify({ ms: t2 - t0, tracerMs: t2 - t1 }));
 `;
 
-function run(mode: "off" | "on", dir: string): Promise<number> {
+/** Start to ready (ms), and of that the tracer's part (import, construct). */
+function run(mode: "off" | "on", dir: string): Promise<{ ms: number; tracerMs: number }> {
   const env = {
     PATH: process.env.PATH,
     OTP_TABLE_NAME: "otp-service-bench",
@@ -55,25 +58,30 @@ function run(mode: "off" | "on", dir: string): Promise<number> {
     child.once("error", reject);
     child.once("exit", (code) => {
       if (code !== 0) return reject(new Error(`${mode} ${dir}: exit ${code}: ${err.slice(0, 1000)}`));
-      resolve((JSON.parse(out) as { ms: number }).ms);
+      resolve(JSON.parse(out) as { ms: number; tracerMs: number });
     });
   });
 }
 
 const functionsDir = process.argv[2] ?? defaultFunctionsDir;
 const runs = Number(process.env.BENCH_TRACING_RUNS ?? 11);
-console.log("function | tracing off (ms) | tracing on (ms) | added (ms)");
+console.log(
+  "function | tracing off (ms) | tracing on (ms) | difference (ms) | tracer import + construct (ms)",
+);
 for (const name of FUNCTION_NAMES) {
   const dir = join(functionsDir, name);
   const off: number[] = [];
   const on: number[] = [];
+  const tracer: number[] = [];
   // Interleaved, so load on the machine weighs on both alike.
   for (let i = 0; i < runs; i++) {
-    off.push(await run("off", dir));
-    on.push(await run("on", dir));
+    off.push((await run("off", dir)).ms);
+    const traced = await run("on", dir);
+    on.push(traced.ms);
+    tracer.push(traced.tracerMs);
   }
   const [a, b] = [median(off), median(on)];
   console.log(
-    `${name} | ${a.toFixed(0)} | ${b.toFixed(0)} | +${(b - a).toFixed(0)} (${((b / a - 1) * 100).toFixed(0)}%)`,
+    `${name} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(b - a).toFixed(0)} | ${median(tracer).toFixed(0)} (${((median(tracer) / a) * 100).toFixed(0)}% of off)`,
   );
 }

@@ -147,7 +147,7 @@ export const RESERVED_CONCURRENCY_DEFAULTS: Record<FunctionName, number> = {
 /**
  * p99 duration (ms) per function above which an alarm fires. Healthy, send and enroll wait a
  * few hundred ms for a provider and verify tens of ms for the table; above these, a provider is
- * timing out (3 s each, see functions/http/cloud-providers.ts) or the table is slow.
+ * timing out (4 s each, then the fallback; functions/http/cloud-providers.ts) or the table is slow.
  */
 export const LATENCY_P99_DEFAULTS: Record<FunctionName, number> = {
   send: 4_000,
@@ -344,6 +344,7 @@ export class OtpFunction extends LambdaFunction {
         new PolicyStatement({
           actions: [...actions],
           resources: [table.tableArn],
+          // ForAllValues: every key the request names must match (a request names one partition key).
           conditions: {
             "ForAllValues:StringLike": { "dynamodb:LeadingKeys": families.map((f) => ITEM_FAMILIES[f]) },
           },

@@ -280,7 +280,7 @@ describe("audit events to EventBridge", () => {
         ],
       },
     ]);
-    expect(envOf(defaults, fn).OTP_EVENT_BUS_NAME).toBeUndefined();
+    expect(envOf(defaults, fn).OTP_EVENT_BUS_NAME).toBe("default");
   });
 
   it("uses the bus given instead, for the grant and OTP_EVENT_BUS_NAME", () => {

@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalDeliverySetup } from "#adapters/delivery-setup/local-delivery-setup";
 import { DynamoAudit } from "#adapters/dynamodb-audit";
 import { DynamoIdempotency } from "#adapters/dynamodb-idempotency";
 import { DynamoSmsCounters } from "#adapters/dynamodb-sms-counters";
@@ -26,6 +27,8 @@ import {
   FakeVerificationProvider,
   MemorySecrets,
   type SentMessage,
+  TEST_FROM_ADDRESS,
+  TEST_SMS_SENDER,
   testServiceSecret,
 } from "../support/deps.ts";
 import { type Dynamo, startDynamo } from "../support/dynamodb.ts";
@@ -162,6 +165,7 @@ beforeAll(async () => {
     sms: (config) => (config.sms.provider === "sinch" ? verificationProvider : smsProvider),
     smsVerification: () => verificationProvider,
     adminAuth: { kind: "token", tokenSha256: sha256Hex(ADMIN_TOKEN) },
+    deliverySetup: new LocalDeliverySetup({ sms: ["twilio", "sinch"], email: ["ses"] }),
   };
   handlers = Object.fromEntries(
     (Object.keys(implsOf) as FunctionName[]).map((fn) => [
@@ -188,6 +192,19 @@ describe("the table access each function's routes make, against its IAM grant", 
     const admin = `/v1/admin/apps/${appId}`;
     const ok = (reply: { status: number; body: unknown }, status: number) =>
       expect.soft(reply.status, JSON.stringify(reply.body).slice(0, 300)).toBe(status);
+    // A new app sends nothing until an admin sets a from-address and an SMS sender.
+    const unconfigured = await call("GET", `${admin}/config`, { admin: true });
+    ok(
+      await call("PATCH", `${admin}/config`, {
+        admin: true,
+        body: { email: { fromAddress: TEST_FROM_ADDRESS }, sms: { defaultSender: TEST_SMS_SENDER } },
+        headers: {
+          "content-type": "application/merge-patch+json",
+          "if-match": `"${unconfigured.body.version}"`,
+        },
+      }),
+      200,
+    );
 
     // enroll: an email and an SMS factor, each sent a code and activated; list; recovery codes
     const email = await call("POST", "/v1/users/ann/factors", {
@@ -303,6 +320,7 @@ describe("the table access each function's routes make, against its IAM grant", 
       }),
       200,
     );
+    ok(await call("GET", `${admin}/doctor`, { admin: true }), 200);
     ok(await call("GET", "/healthz"), 200);
     ok(await call("GET", "/openapi.json"), 200);
     ok(await call("GET", "/v1/admin/secrets", { admin: true }), 200);

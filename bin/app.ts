@@ -4,7 +4,8 @@ import { OtpServiceStack, stackNameOf } from "#lib/otp-service-stack";
 
 /**
  * `npx cdk synth|deploy -c stage=<name> [-c sesIdentity=example.com] [-c alarmTopicArn=arn:...]
- *  [-c domainName=mfa.example.com -c certificateArn=arn:aws:acm:...]`
+ *  [-c domainName=mfa.example.com -c certificateArn=arn:aws:acm:...] [-c tracing=true]
+ *  [-c reservedConcurrency=0]`
  * cdk.json builds the Lambda code (`npm run build:functions`) before this runs.
  */
 const app = new App();
@@ -20,6 +21,14 @@ const sesIdentity = context("sesIdentity");
 const alarmTopicArn = context("alarmTopicArn");
 const domainName = context("domainName");
 const certificateArn = context("certificateArn");
+const tracing = context("tracing");
+if (tracing !== undefined && tracing !== "true" && tracing !== "false")
+  throw new Error(`-c tracing must be true or false; got ${tracing}`);
+const reservedConcurrency = context("reservedConcurrency");
+if (reservedConcurrency !== undefined && !/^\d+$/.test(reservedConcurrency))
+  throw new Error(
+    `-c reservedConcurrency must be a whole number (0 reserves none); got ${reservedConcurrency}`,
+  );
 if (Boolean(domainName) !== Boolean(certificateArn))
   throw new Error("-c domainName and -c certificateArn go together");
 
@@ -30,6 +39,8 @@ new OtpServiceStack(app, stackNameOf(stage), {
   ...(sesIdentity ? { sesIdentity } : {}),
   ...(alarmTopicArn ? { alarmTopicArn } : {}),
   ...(domainName && certificateArn ? { customDomain: { domainName, certificateArn } } : {}),
+  ...(tracing === "true" ? { tracing: true } : {}),
+  ...(reservedConcurrency === undefined ? {} : { reservedConcurrency: Number(reservedConcurrency) }),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

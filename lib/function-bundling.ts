@@ -36,11 +36,14 @@ export const FUNCTION_BUNDLING = {
   /**
    * The AWS SDK is bundled (the pinned versions the tests ran against, not whatever the runtime
    * ships). twilio (3 MB, two thirds of a bundle) is shipped beside the handler and parsed only when
-   * the first Twilio SMS is sent; @simplewebauthn/server (~0.5 MB) only by the first WebAuthn request.
+   * the first Twilio SMS is sent; @simplewebauthn/server (~0.5 MB) only by the first WebAuthn request;
+   * Powertools Tracer only when tracing is on.
    */
   sideModules: [
     { name: "twilio", entry: "lib/index.js", format: "cjs", outFile: "index.js" },
     { name: "@simplewebauthn/server", entry: "esm/index.js", format: "esm", outFile: "index.mjs" },
+    // Opt-in tracing (functions/http/tracing.ts): with the X-Ray SDK ~1 MB, imported only when OTP_TRACING=1.
+    { name: "@aws-lambda-powertools/tracer", entry: "lib/esm/index.js", format: "esm", outFile: "index.mjs" },
   ] satisfies readonly SideModule[],
 } as const;
 

@@ -4,6 +4,7 @@
  */
 export {
   FUNCTION_DEFAULTS,
+  LATENCY_P99_DEFAULTS,
   METRICS_DIMENSIONS,
   METRICS_NAMESPACE,
   OtpFunction,
@@ -11,6 +12,7 @@ export {
   type OtpServiceCustomDomain,
   type OtpServiceProps,
   prebuiltFunctionDir,
+  RESERVED_CONCURRENCY_DEFAULTS,
 } from "./otp-service.ts";
 export { OtpServiceStack, type OtpServiceStackProps, stackNameOf } from "./otp-service-stack.ts";
 export type { FunctionName } from "./routes.ts";

@@ -13,6 +13,10 @@ export interface OtpServiceStackProps extends StackProps {
   readonly alarmTopicArn?: string;
   /** Serve the API on this domain too, with this ACM certificate (same region). */
   readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+  /** X-Ray active tracing and Powertools Tracer in the functions (see OtpServiceProps.tracing). */
+  readonly tracing?: boolean;
+  /** Concurrency reserved for every function; `0` reserves none (see OtpServiceProps.reservedConcurrency). */
+  readonly reservedConcurrency?: number;
 }
 
 /** The stack name `otp-admin` looks up for `--stage <stage>`. */
@@ -28,6 +32,8 @@ export class OtpServiceStack extends Stack {
     this.service = new OtpService(this, "OtpService", {
       stage,
       ...(props.sesIdentity ? { sesIdentity: props.sesIdentity } : {}),
+      ...(props.tracing ? { tracing: true } : {}),
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
       ...(props.alarmTopicArn
         ? { alarmTopic: Topic.fromTopicArn(this, "AlarmTopic", props.alarmTopicArn) }
         : {}),

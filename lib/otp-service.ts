@@ -16,8 +16,12 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ICertificate } from "aws-cdk-lib/aws-certificatemanager";
 import {
   Alarm,
+  AlarmStatusWidget,
   ComparisonOperator,
+  Dashboard,
+  GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
@@ -31,6 +35,7 @@ import {
   Function as LambdaFunction,
   LoggingFormat,
   Runtime,
+  Tracing,
 } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
@@ -52,11 +57,71 @@ export const TABLE_ITEM_ACTIONS = [
   "dynamodb:DeleteItem",
   "dynamodb:Query",
 ] as const;
+export const TABLE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"] as const;
+export const TABLE_WRITE_ACTIONS = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+] as const;
+
+/**
+ * The item families of the single table by partition key, as `dynamodb:LeadingKeys` patterns
+ * (functions/adapters/dynamodb-items.ts `keys` builds them). IAM checks the partition key of
+ * every GetItem/PutItem/UpdateItem/DeleteItem, and of a Query its key condition's `pk` value.
+ */
+export const ITEM_FAMILIES = {
+  /** The app record, its config and its API key references (`APP#<appId>`). */
+  app: "APP#*",
+  /** API keys by hash (`KEY#<hash>`): what a client's bearer is checked against. */
+  apiKey: "KEY#*",
+  /** The list of apps (`APPS`), one item per app. */
+  appIndex: "APPS",
+  /** A user's state and factors (`USER#<appId>#<userId>`). */
+  user: "USER#*",
+  /** SMS protection's counters and breakers (`SMS#<appId>#...`). */
+  sms: "SMS#*",
+  /** First answers to `Idempotency-Key` requests (`IDEM#<appId>#<keyHash>`). */
+  idempotency: "IDEM#*",
+  /** The audit log (`AUDIT#<appId>`). */
+  audit: "AUDIT#*",
+} as const;
+export type ItemFamily = keyof typeof ITEM_FAMILIES;
+
+/**
+ * Which item families each function may read (GetItem, Query) and write (PutItem, UpdateItem,
+ * DeleteItem), from the use cases its entry point runs. Only admin-config writes apps, configs
+ * and API keys (DESIGN.md); client functions read them to authenticate and load the config.
+ * test/integration/table-access.test.ts drives every route against dynalite and checks each
+ * request's partition key against this table.
+ */
+export const TABLE_ACCESS: Record<
+  FunctionName,
+  { readonly read: readonly ItemFamily[]; readonly write: readonly ItemFamily[] }
+> = {
+  // Issue a code: user state, SMS protection, the first answer to an Idempotency-Key, audit.
+  send: {
+    read: ["app", "apiKey", "user", "sms", "idempotency"],
+    write: ["user", "sms", "idempotency", "audit"],
+  },
+  // Check a code (and report SMS conversions), validate and revoke sessions; audit (an approval refused by a race is retracted).
+  verify: { read: ["app", "apiKey", "user"], write: ["user", "sms", "audit"] },
+  // Enroll, activate (a code is sent and checked), list and remove factors, recovery codes.
+  enroll: { read: ["app", "apiKey", "user", "sms"], write: ["user", "sms", "audit"] },
+  // Apps, configs and keys; users (view, unlock); SMS protection's view and resume; the audit log.
+  "admin-config": {
+    read: ["app", "appIndex", "user", "sms", "audit"],
+    write: ["app", "apiKey", "appIndex", "user", "sms", "audit"],
+  },
+};
 export const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
 /** Listing provider secrets shows when each was last changed. */
 export const SECRET_DESCRIBE_ACTIONS = ["secretsmanager:DescribeSecret"] as const;
 export const SECRET_WRITE_ACTIONS = ["secretsmanager:PutSecretValue"] as const;
 export const SECRET_CREATE_ACTIONS = ["secretsmanager:CreateSecret"] as const;
+
+/** The channels that carry a code (`CodeSent`'s `channel`) and the ways a verification approves (`method`). */
+const CODE_CHANNELS = ["sms", "email"] as const;
+const VERIFICATION_METHODS = ["sms", "email", "totp", "webauthn", "recovery"] as const;
 
 /** Where the functions put the custom metrics the alarms watch; `instance` tells instances apart. */
 export const METRICS_NAMESPACE = "OtpService";
@@ -64,6 +129,32 @@ export const METRICS_DIMENSIONS = { service: "otp-service" } as const;
 
 /** The functions run on Graviton: cheaper per GB-second (bench/ prices it). */
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
+/**
+ * Concurrency reserved per function unless props say otherwise. 370 per instance: two instances
+ * reserve 740 of the default quota of 1,000, leaving 260 unreserved (Lambda refuses to leave
+ * fewer than 100). At the stage's 100 rps a healthy send (~0.3 s) holds ~30 executions and verify
+ * a few; when providers hang a send holds one for up to 2 x 5 s, so 150 carries ~15 rps of hanging
+ * sends and the rest are throttled instead of starving every other function of the account.
+ */
+export const RESERVED_CONCURRENCY_DEFAULTS: Record<FunctionName, number> = {
+  send: 150,
+  verify: 150,
+  enroll: 50,
+  "admin-config": 20,
+};
+
+/**
+ * p99 duration (ms) per function above which an alarm fires. Healthy, send and enroll wait a
+ * few hundred ms for a provider and verify tens of ms for the table; above these, a provider is
+ * timing out (4 s each, then the fallback; functions/http/cloud-providers.ts) or the table is slow.
+ */
+export const LATENCY_P99_DEFAULTS: Record<FunctionName, number> = {
+  send: 4_000,
+  verify: 2_000,
+  enroll: 4_000,
+  "admin-config": 5_000,
+};
 
 /** Memory (MB) and timeout (s) per function: send waits for a provider, then maybe its fallback. */
 export const FUNCTION_DEFAULTS: Record<FunctionName, { memorySize: number; timeoutSeconds: number }> = {
@@ -94,8 +185,14 @@ export interface OtpServiceProps {
   readonly instanceName?: string;
   /** MB for every function, or per function (the others keep their defaults). @default send, verify, enroll 512; admin-config 256 */
   readonly memorySize?: number | Partial<Record<FunctionName, number>>;
-  /** Reserved concurrent executions per function. @default none reserved */
-  readonly reservedConcurrency?: Partial<Record<FunctionName, number>>;
+  /**
+   * Reserved concurrent executions for every function (a number) or per function (the others
+   * keep their defaults). `0` reserves nothing: that function draws from the account's unreserved
+   * pool, as with no reservation at all (Lambda's own 0 would stop it). Two instances with the
+   * defaults reserve 740 of the default 1,000 quota; an account with a lower quota passes `0`.
+   * @default send 150, verify 150, enroll 50, admin-config 20 (RESERVED_CONCURRENCY_DEFAULTS)
+   */
+  readonly reservedConcurrency?: number | Partial<Record<FunctionName, number>>;
   /** Retention of the functions' and the API's log groups. @default one year for `prod`, one month otherwise */
   readonly logRetention?: RetentionDays;
   /** What happens to the table, the secrets and the log groups when they leave the stack. @default RETAIN for `prod`, DESTROY otherwise */
@@ -116,6 +213,28 @@ export interface OtpServiceProps {
   readonly userLockedThreshold?: number;
   /** `SmsBlocked` (SMS protection's refusals, every reason) above this sum over 5 minutes alarms: a pumping wave. @default 50 */
   readonly smsBlockedThreshold?: number;
+  /** A function's errors (crashes and timeouts: the service answers its faults itself) above this percentage of its invocations over 5 minutes alarms... @default 5 */
+  readonly functionErrorRateThreshold?: number;
+  /** ...once there are at least this many errors in those 5 minutes, so one crash at night pages nobody. @default 5 */
+  readonly functionErrorsMinimum?: number;
+  /** p99 of a function's duration (ms) above this in 2 of 3 periods of 5 minutes alarms, per function. @default LATENCY_P99_DEFAULTS */
+  readonly latencyP99Threshold?: Partial<Record<FunctionName, number>>;
+  /** `AuditWriteFailed` (audit events lost after the store's retries) above this sum over 5 minutes alarms. @default 0 */
+  readonly auditWriteFailedThreshold?: number;
+  /** `EventPublishFailed` (audit events EventBridge did not take) above this sum over 5 minutes alarms. @default 10 */
+  readonly eventPublishFailedThreshold?: number;
+  /** The table's read and write throttle events above this sum over 5 minutes alarms. @default 10 */
+  readonly tableThrottleThreshold?: number;
+  /** The account's SES `Reputation.BounceRate` above this (a fraction) alarms; AWS reviews an account at 5%. @default 0.05 */
+  readonly sesBounceRateThreshold?: number;
+  /** The account's SES `Reputation.ComplaintRate` above this (a fraction) alarms; AWS reviews an account at 0.1%. @default 0.001 */
+  readonly sesComplaintRateThreshold?: number;
+  /**
+   * X-Ray active tracing: Lambda traces each invocation and Powertools Tracer records the AWS SDK
+   * calls and the providers' HTTP requests as subsegments. Costs cold-start time (README, "Operating it").
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /** prod keeps its data and logs when the stack goes; other stages clean up after themselves. */
@@ -153,6 +272,7 @@ interface OtpFunctionProps {
   readonly memorySize: number;
   readonly reservedConcurrency: number | undefined;
   readonly timeout: Duration;
+  readonly tracing: boolean;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -197,6 +317,7 @@ export class OtpFunction extends LambdaFunction {
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrency }),
       timeout: props.timeout,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
@@ -208,9 +329,28 @@ export class OtpFunction extends LambdaFunction {
     this.executionRole = role;
   }
 
-  /** Item reads and writes on the table, nothing table-wide. */
-  grantTableItems(table: Table): void {
-    table.grant(this, ...TABLE_ITEM_ACTIONS);
+  /**
+   * Item reads and writes on the table, nothing table-wide, each limited to the item families
+   * given: IAM refuses a request whose partition key matches none of them.
+   */
+  grantTableItems(table: Table, access: (typeof TABLE_ACCESS)[FunctionName]): void {
+    const grants = [
+      [TABLE_READ_ACTIONS, access.read],
+      [TABLE_WRITE_ACTIONS, access.write],
+    ] as const;
+    for (const [actions, families] of grants) {
+      if (families.length === 0) continue;
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: [...actions],
+          resources: [table.tableArn],
+          // ForAllValues: every key the request names must match (a request names one partition key).
+          conditions: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": families.map((f) => ITEM_FAMILIES[f]) },
+          },
+        }),
+      );
+    }
   }
 
   /** `resources`: secret ARNs, or an ARN pattern ending in `*` (the instance's name prefix). */
@@ -262,6 +402,8 @@ export class OtpService extends Construct {
   readonly alarms: Alarm[] = [];
   /** Where the functions put audit events. */
   readonly eventBus: IEventBus;
+  /** The instance's CloudWatch dashboard: traffic, outcomes, latency per route, cold starts, faults. */
+  readonly dashboard: Dashboard;
   /** Unique per stack name and construct path: the instance's metrics dimension and part of its secret prefix. */
   readonly instanceId: string;
   /**
@@ -344,18 +486,28 @@ export class OtpService extends Construct {
       OTP_SINCH_SECRET_ID: this.sinchSecret.secretArn,
       OTP_SECRET_PREFIX: this.secretNamePrefix,
       OTP_METRICS_INSTANCE: this.instanceId,
+      // Read by functions/http/tracing.ts: without it the tracer is never even loaded.
+      ...(props.tracing ? { OTP_TRACING: "1", POWERTOOLS_TRACE_ENABLED: "true" } : {}),
     };
     const memoryOf = (name: FunctionName): number =>
       typeof props.memorySize === "number"
         ? props.memorySize
         : (props.memorySize?.[name] ?? FUNCTION_DEFAULTS[name].memorySize);
+    const reservedOf = (name: FunctionName): number | undefined => {
+      const reserved =
+        typeof props.reservedConcurrency === "number"
+          ? props.reservedConcurrency
+          : (props.reservedConcurrency?.[name] ?? RESERVED_CONCURRENCY_DEFAULTS[name]);
+      return reserved === 0 ? undefined : reserved;
+    };
     const fn = (name: FunctionName, id: string) =>
       new OtpFunction(this, id, {
         name,
         instanceName: label,
         memorySize: memoryOf(name),
-        reservedConcurrency: props.reservedConcurrency?.[name],
+        reservedConcurrency: reservedOf(name),
         timeout: Duration.seconds(FUNCTION_DEFAULTS[name].timeoutSeconds),
+        tracing: props.tracing ?? false,
         environment,
         logRetention,
         removalPolicy,
@@ -368,6 +520,7 @@ export class OtpService extends Construct {
     };
     this.grantLeastPrivilege();
     this.grantEmail();
+    if (props.tracing) this.acknowledgeTracing();
     for (const f of Object.values(this.functions)) {
       Validations.of(f).acknowledge({
         id: "AwsSolutions-L1",
@@ -391,6 +544,7 @@ export class OtpService extends Construct {
       this.url = apiStage.url;
     }
     this.createAlarms(props, label);
+    this.dashboard = this.createDashboard(label);
   }
 
   /** Explicit grants per function (SECURITY.md rule 34): only admin-config writes secrets. */
@@ -405,7 +559,7 @@ export class OtpService extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     for (const f of [send, verify, enroll, admin]) {
-      f.grantTableItems(this.table);
+      f.grantTableItems(this.table, TABLE_ACCESS[f.otpName]);
       // Every function publishes the audit events of its requests.
       this.eventBus.grantPutEventsTo(f);
     }
@@ -425,6 +579,17 @@ export class OtpService extends Construct {
         reason:
           "Secrets an app's config names beyond the two the stack creates (API.md, PUT /v1/admin/secrets/{name}) " +
           "are found by name under this instance's own prefix; the wildcard covers only that prefix.",
+      });
+    }
+  }
+
+  private acknowledgeTracing(): void {
+    for (const f of Object.values(this.functions)) {
+      Validations.of(f.executionRole).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Active tracing (prop `tracing`) lets the function send segments to X-Ray: xray:PutTraceSegments and " +
+          "xray:PutTelemetryRecords have no resource type, so IAM accepts only `*` for them.",
       });
     }
   }
@@ -520,6 +685,8 @@ export class OtpService extends Construct {
       httpApi: api,
       stageName: "$default",
       autoDeploy: true,
+      // Latency and counts per route (the dashboard), not only per API.
+      detailedMetricsEnabled: true,
       throttle: props.throttle ?? { burstLimit: 200, rateLimit: 100 },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
@@ -545,13 +712,37 @@ export class OtpService extends Construct {
     return { api, stage };
   }
 
+  /** A custom metric of this instance: a total, or one value of its breakdown (`dimension`). */
+  private customMetric(
+    metricName: string,
+    options: { dimension?: Record<string, string>; statistic?: string; label?: string } = {},
+  ): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { ...METRICS_DIMENSIONS, instance: this.instanceId, ...options.dimension },
+      statistic: options.statistic ?? "Sum",
+      period: Duration.minutes(5),
+      ...(options.label ? { label: options.label } : {}),
+    });
+  }
+
   private createAlarms(props: OtpServiceProps, label: string): void {
     const period = Duration.minutes(5);
-    const alarm = (id: string, metric: IMetric, threshold: number, description: string) => {
+    const alarm = (
+      id: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      periods: { evaluationPeriods: number; datapointsToAlarm: number } = {
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+      },
+    ) => {
       const created = new Alarm(this, id, {
         metric,
         threshold,
-        evaluationPeriods: 1,
+        ...periods,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription: `${label}: ${description}`,
@@ -559,18 +750,38 @@ export class OtpService extends Construct {
       if (props.alarmTopic) created.addAlarmAction(new SnsAction(props.alarmTopic));
       this.alarms.push(created);
     };
+    const errorRate = props.functionErrorRateThreshold ?? 5;
+    const errorsMinimum = props.functionErrorsMinimum ?? 5;
     for (const f of Object.values(this.functions)) {
+      // A rate, not a count: "> 0" pages for one crash in a million. Below the minimum count the
+      // expression is 0, so a quiet hour with two errors in three calls stays quiet too.
       alarm(
         `${f.node.id}Errors`,
-        f.metricErrors({ period, statistic: "Sum" }),
-        0,
-        `${f.otpName} function errors`,
+        new MathExpression({
+          expression: `IF(errors >= ${errorsMinimum}, 100 * errors / invocations, 0)`,
+          usingMetrics: {
+            errors: f.metricErrors({ period, statistic: "Sum" }),
+            invocations: f.metricInvocations({ period, statistic: "Sum" }),
+          },
+          period,
+          label: `${f.otpName} errors (% of invocations)`,
+        }),
+        errorRate,
+        `${f.otpName} function errors above ${errorRate}% of invocations (at least ${errorsMinimum}) over 5 minutes`,
       );
       alarm(
         `${f.node.id}Throttles`,
         f.metricThrottles({ period, statistic: "Sum" }),
         0,
-        `${f.otpName} function throttled`,
+        `${f.otpName} function throttled (its reserved concurrency is used up: a provider hanging, or more traffic than it was sized for)`,
+      );
+      const p99 = props.latencyP99Threshold?.[f.otpName] ?? LATENCY_P99_DEFAULTS[f.otpName];
+      alarm(
+        `${f.node.id}LatencyP99`,
+        f.metricDuration({ period, statistic: "p99" }),
+        p99,
+        `${f.otpName} function p99 duration above ${p99} ms (a provider or the table is slow)`,
+        { evaluationPeriods: 3, datapointsToAlarm: 2 },
       );
     }
     alarm(
@@ -579,39 +790,173 @@ export class OtpService extends Construct {
       5,
       "HTTP API 5xx answers (the service itself never answers 5xx but 502/503)",
     );
-    const custom = (metricName: string) =>
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { ...METRICS_DIMENSIONS, instance: this.instanceId },
-        statistic: "Sum",
-        period,
-      });
     alarm(
       "DeliveryFailedAlarm",
-      custom("DeliveryFailed"),
+      this.customMetric("DeliveryFailed"),
       props.deliveryFailedThreshold ?? 10,
       "codes no provider accepted",
     );
     alarm(
       "UserLockedAlarm",
-      custom("UserLocked"),
+      this.customMetric("UserLocked"),
       props.userLockedThreshold ?? 20,
       "users locked out (brute-force wave?)",
     );
     alarm(
       "SmsBlockedAlarm",
-      custom("SmsBlocked"),
+      this.customMetric("SmsBlocked"),
       props.smsBlockedThreshold ?? 50,
       "SMS refused by SMS protection (SMS pumping? see GET /v1/admin/apps/{appId}/sms-protection)",
     );
     // A breaker opens only when a country's SMS stop converting: rare, and worth a look every time.
     alarm(
       "SmsBreakerOpenedAlarm",
-      custom("SmsBreakerOpened"),
+      this.customMetric("SmsBreakerOpened"),
       0,
       "SMS to a country paused by the conversion breaker (resume it from the admin view once checked)",
     );
+    // The audit log is the record security relies on; a write is lost only after the SDK's retries.
+    alarm(
+      "AuditWriteFailedAlarm",
+      this.customMetric("AuditWriteFailed"),
+      props.auditWriteFailedThreshold ?? 0,
+      "audit events not stored (each is in the function's log at ERROR, `audit event not stored`)",
+    );
+    alarm(
+      "EventPublishFailedAlarm",
+      this.customMetric("EventPublishFailed"),
+      props.eventPublishFailedThreshold ?? 10,
+      "audit events EventBridge did not take (the audit log still has them)",
+    );
+    alarm(
+      "TableThrottlesAlarm",
+      new MathExpression({
+        expression: "reads + writes",
+        usingMetrics: {
+          reads: this.table.metric("ReadThrottleEvents", { period, statistic: "Sum" }),
+          writes: this.table.metric("WriteThrottleEvents", { period, statistic: "Sum" }),
+        },
+        period,
+        label: "table throttle events",
+      }),
+      props.tableThrottleThreshold ?? 10,
+      "DynamoDB throttled the table's reads or writes (requests retried, then answered 503)",
+    );
+    // Account-wide: SES computes reputation per account and region (two instances alarm alike).
+    const reputation = (metricName: string) =>
+      new Metric({ namespace: "AWS/SES", metricName, statistic: "Maximum", period: Duration.minutes(15) });
+    alarm(
+      "SesBounceRateAlarm",
+      reputation("Reputation.BounceRate"),
+      props.sesBounceRateThreshold ?? 0.05,
+      "SES bounce rate of the account above 5% (AWS reviews the account; check apps' senders and addresses)",
+    );
+    alarm(
+      "SesComplaintRateAlarm",
+      reputation("Reputation.ComplaintRate"),
+      props.sesComplaintRateThreshold ?? 0.001,
+      "SES complaint rate of the account above 0.1% (AWS reviews the account; who is being sent codes unasked?)",
+    );
+  }
+
+  private createDashboard(label: string): Dashboard {
+    const fns = Object.values(this.functions);
+    const period = Duration.minutes(5);
+    const custom = (name: string, dimension?: Record<string, string>, metricLabel?: string) =>
+      this.customMetric(name, {
+        ...(dimension ? { dimension } : {}),
+        ...(metricLabel ? { label: metricLabel } : {}),
+      });
+    const cloudRoutes = routes.filter((r) => r.fn !== "local");
+    const routeLatency = (statistic: "p50" | "p99") =>
+      cloudRoutes.map(
+        (r) =>
+          new Metric({
+            namespace: "AWS/ApiGateway",
+            metricName: "Latency",
+            dimensionsMap: { ApiId: this.api.apiId, Stage: "$default", Resource: r.path, Method: r.method },
+            statistic,
+            period,
+            label: `${r.method} ${r.path}`,
+          }),
+      );
+    const perFunction = (metric: (f: OtpFunction) => IMetric) => fns.map(metric);
+    const dashboard = new Dashboard(this, "Dashboard", { defaultInterval: Duration.hours(3) });
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: "Codes sent by channel",
+        left: [
+          custom("CodeSent", undefined, "all"),
+          ...CODE_CHANNELS.map((c) => custom("CodeSent", { channel: c }, c)),
+        ],
+      }),
+      new GraphWidget({
+        title: "Verifications: approved by method, denied",
+        left: [
+          custom("VerificationApproved", undefined, "approved"),
+          ...VERIFICATION_METHODS.map((m) => custom("VerificationApproved", { method: m }, `approved: ${m}`)),
+          custom("VerificationDenied", undefined, "denied"),
+        ],
+      }),
+      new GraphWidget({
+        title: "Lockouts, SMS protection, delivery",
+        left: [
+          custom("UserLocked", undefined, "users locked"),
+          custom("SmsBlocked", undefined, "SMS blocked"),
+          custom("SmsBreakerOpened", undefined, "breakers opened"),
+          custom("DeliveryFailed", undefined, "delivery failed"),
+        ],
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: "Latency p50 by route (ms)",
+        left: routeLatency("p50"),
+        width: 12,
+        height: 8,
+      }),
+      new GraphWidget({
+        title: "Latency p99 by route (ms)",
+        left: routeLatency("p99"),
+        width: 12,
+        height: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: "Cold starts",
+        left: perFunction((f) => custom("ColdStart", { function_name: f.functionName }, f.otpName)),
+      }),
+      new GraphWidget({
+        title: "Function duration p99 (ms)",
+        left: perFunction((f) => f.metricDuration({ period, statistic: "p99", label: f.otpName })),
+      }),
+      new GraphWidget({
+        title: "Function errors and throttles",
+        left: perFunction((f) => f.metricErrors({ period, statistic: "Sum", label: `${f.otpName} errors` })),
+        right: perFunction((f) =>
+          f.metricThrottles({ period, statistic: "Sum", label: `${f.otpName} throttles` }),
+        ),
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: "Audit log and events lost",
+        left: [
+          custom("AuditWriteFailed", undefined, "audit writes lost"),
+          custom("EventPublishFailed", undefined, "events not published"),
+        ],
+      }),
+      new GraphWidget({
+        title: "Table throttle events",
+        left: [
+          this.table.metric("ReadThrottleEvents", { period, statistic: "Sum", label: "reads" }),
+          this.table.metric("WriteThrottleEvents", { period, statistic: "Sum", label: "writes" }),
+        ],
+      }),
+      new AlarmStatusWidget({ title: `${label}: alarms`, alarms: this.alarms }),
+    );
+    return dashboard;
   }
 }
 

@@ -2,10 +2,13 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Audit, AuditEvent, AuditPage } from "#core/ports";
 
 /**
- * Records audit events and turns the ones operators alarm on into CloudWatch metrics
- * (embedded metric format through Powertools): `DeliveryFailed`, `UserLocked`, and SMS
- * protection's `SmsBlocked` and `SmsBreakerOpened`. Those two are published twice: a total
- * (what the alarms watch) and one per reason or country (what the dashboard breaks down).
+ * Records audit events and turns the ones operators alarm on or chart into CloudWatch metrics
+ * (embedded metric format through Powertools): `DeliveryFailed`, `UserLocked`, SMS protection's
+ * `SmsBlocked` and `SmsBreakerOpened`, and the dashboard's `CodeSent` (by channel),
+ * `VerificationApproved` (by method) and `VerificationDenied` (by reason). Those with a dimension are
+ * published twice: a total (what the alarms watch) and one per reason, country, channel or method
+ * (what the dashboard breaks down). An approval a concurrent request refused is retracted from the
+ * audit log but stays counted: rare, and the metric is for trends.
  */
 export class MetricsAudit implements Audit {
   constructor(
@@ -40,6 +43,13 @@ function metricOf(event: AuditEvent): { name: string; dimension?: [string, strin
   if (event.type === "user.locked") return { name: "UserLocked" };
   if (event.type === "challenge.sent" && event.outcome === "delivery_failed")
     return { name: "DeliveryFailed" };
+  if (event.type === "challenge.sent" && event.outcome === "sent")
+    return { name: "CodeSent", dimension: ["channel", event.channel ?? "unknown"] };
+  if (event.type === "verification.approved")
+    return { name: "VerificationApproved", dimension: ["method", event.channel ?? "unknown"] };
+  // A denial is recorded before the method is known (a wrong challenge id has none): by its reason.
+  if (event.type === "verification.denied")
+    return { name: "VerificationDenied", dimension: ["reason", event.outcome] };
   if (event.type === "sms.blocked") return { name: "SmsBlocked", dimension: ["reason", event.outcome] };
   if (event.type === "sms.breaker_opened") {
     return { name: "SmsBreakerOpened", dimension: ["country", event.target ?? "ZZ"] };

@@ -14,8 +14,31 @@ import { SecretsManagerSecrets } from "#adapters/secrets-manager";
 import type { DeliverySetup, Secrets } from "#core/ports";
 import { cloudLogger, contextFor, logTo } from "./cloud-logger.ts";
 import type { HandlerDeps } from "./deps.ts";
+import { loadTracing, type TraceClient, untraced } from "./tracing.ts";
 
+/**
+ * DynamoDB and Secrets Manager answer in milliseconds: a call gives up after 1 s to connect or
+ * 3 s without a byte, and is tried at most 3 times (DynamoDB) before the use case answers 503.
+ */
 export const cloudRequestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+
+/** The AWS SDK clients of a function, traced when tracing is on (functions/http/tracing.ts). */
+export function cloudClients(trace: TraceClient = untraced) {
+  const requestHandler = cloudRequestHandler;
+  const dynamo = trace(new DynamoDBClient({ maxAttempts: 3, requestHandler }));
+  return {
+    dynamo,
+    documents: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    secretsManager: trace(new SecretsManagerClient({ maxAttempts: 3, requestHandler })),
+    // One quick retry: an event is worth little against the caller's answer waiting on it.
+    eventBridge: trace(
+      new EventBridgeClient({
+        maxAttempts: 2,
+        requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
+      }),
+    ),
+  };
+}
 
 const required = (name: string): string => {
   const value = process.env[name];
@@ -29,7 +52,7 @@ const required = (name: string): string => {
  * others); one an app's config names but the function does not offer refuses, so a fallback applies.
  */
 export async function cloudDeps(
-  providers: (secrets: Secrets) => OfferedProviders,
+  providers: (secrets: Secrets, trace: TraceClient) => OfferedProviders,
   options: {
     /** Admins must read what is stored (ETags, revocations); client functions may cache apps and configs 10 s. */
     appCacheMs: number;
@@ -37,9 +60,9 @@ export async function cloudDeps(
     deliverySetup?: (offered: DeliverySetup["offered"]) => DeliverySetup;
   } = { appCacheMs: 10_000 },
 ): Promise<HandlerDeps> {
-  const requestHandler = cloudRequestHandler;
-  const dynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler });
-  const documents = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const trace = await loadTracing();
+  const clients = cloudClients(trace);
+  const { documents } = clients;
   const tableName = required("OTP_TABLE_NAME");
   const store = new DynamoStore(documents, {
     tableName,
@@ -53,6 +76,9 @@ export async function cloudDeps(
     serviceName: "otp-service",
     ...(instance ? { defaultDimensions: { instance } } : {}),
   });
+  // Deps are built once per process, on its first invocation: this is the cold start. By the
+  // function's physical name (the dashboard's `function_name`), beside `service` and `instance`.
+  metrics.captureColdStartMetric(process.env.AWS_LAMBDA_FUNCTION_NAME);
   const logger = cloudLogger();
   const log = logTo(logger);
   const audit = new MetricsAudit(
@@ -67,7 +93,7 @@ export async function cloudDeps(
     }),
     metrics,
   );
-  const secrets = new SecretsManagerSecrets(new SecretsManagerClient({ maxAttempts: 3, requestHandler }), {
+  const secrets = new SecretsManagerSecrets(clients.secretsManager, {
     serviceSecretId: required("OTP_SERVICE_SECRET_ID"),
     providerSecretIds: {
       twilio: process.env.OTP_TWILIO_SECRET_ID ?? "",
@@ -75,22 +101,15 @@ export async function cloudDeps(
     },
     namePrefix: process.env.OTP_SECRET_PREFIX ?? "otp-service/",
   });
-  const events = new EventBridgeBus(
-    // One quick retry: an event is worth little against the caller's answer waiting on it.
-    new EventBridgeClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
-    }),
-    {
-      eventBusName: process.env.OTP_EVENT_BUS_NAME ?? "default",
-      onFailed: (count, reason) => {
-        log({ level: "warn", msg: "audit events not put on the bus", count, reason });
-        metrics.addMetric("EventPublishFailed", MetricUnit.Count, count);
-        metrics.publishStoredMetrics();
-      },
+  const events = new EventBridgeBus(clients.eventBridge, {
+    eventBusName: process.env.OTP_EVENT_BUS_NAME ?? "default",
+    onFailed: (count, reason) => {
+      log({ level: "warn", msg: "audit events not put on the bus", count, reason });
+      metrics.addMetric("EventPublishFailed", MetricUnit.Count, count);
+      metrics.publishStoredMetrics();
     },
-  );
-  const offered = providers(secrets);
+  });
+  const offered = providers(secrets, trace);
   return {
     store,
     events,

@@ -6,7 +6,12 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { FUNCTION_DEFAULTS, OtpService, type OtpServiceProps } from "#lib/otp-service";
+import {
+  FUNCTION_DEFAULTS,
+  OtpService,
+  type OtpServiceProps,
+  RESERVED_CONCURRENCY_DEFAULTS,
+} from "#lib/otp-service";
 import { OtpServiceStack } from "#lib/otp-service-stack";
 import type { FunctionName } from "#lib/routes";
 
@@ -59,6 +64,7 @@ const PHYSICAL_NAME_PROPERTIES: Record<string, string> = {
   "AWS::IAM::Role": "RoleName",
   "AWS::Logs::LogGroup": "LogGroupName",
   "AWS::CloudWatch::Alarm": "AlarmName",
+  "AWS::CloudWatch::Dashboard": "DashboardName",
 };
 
 describe("two instances in one stack", () => {
@@ -77,9 +83,20 @@ describe("two instances in one stack", () => {
       "AWS::ApiGatewayV2::Stage": 2,
       "AWS::SES::ConfigurationSet": 2,
       "AWS::Logs::LogGroup": 10,
-      "AWS::CloudWatch::Alarm": 26,
+      // 22 each; the two SES reputation alarms watch the same account-wide metrics
+      "AWS::CloudWatch::Alarm": 44,
+      "AWS::CloudWatch::Dashboard": 2,
     };
     for (const [type, count] of Object.entries(counts)) template.resourceCountIs(type, count);
+  });
+
+  it("reserves concurrency for both with the defaults and leaves at least 100 of the default 1,000 unreserved", () => {
+    const reserved = ofType(template, "AWS::Lambda::Function").map(
+      ([, fn]) => fn.Properties.ReservedConcurrentExecutions as number,
+    );
+    expect(reserved).toHaveLength(8);
+    expect(reserved.every((n) => n > 0)).toBe(true);
+    expect(1_000 - reserved.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(100);
   });
 
   it("fixes no physical name anywhere, so nothing can collide", () => {
@@ -162,16 +179,12 @@ describe("props", () => {
     expect(fns["admin-config"].Properties.MemorySize).toBe(256);
   });
 
-  it("reserves concurrency only for the functions named, none by default", () => {
-    const plain = synth({ stage: "prod" });
-    for (const fn of Object.values(functionsOf(plain.template, plain.service))) {
-      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
-    }
+  it("reserves concurrency as given for the functions named, the defaults for the others", () => {
     const reserved = synth({ stage: "prod", reservedConcurrency: { send: 20, "admin-config": 2 } });
     const fns = functionsOf(reserved.template, reserved.service);
     expect(fns.send.Properties.ReservedConcurrentExecutions).toBe(20);
     expect(fns["admin-config"].Properties.ReservedConcurrentExecutions).toBe(2);
-    expect(fns.verify.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fns.verify.Properties.ReservedConcurrentExecutions).toBe(RESERVED_CONCURRENCY_DEFAULTS.verify);
   });
 
   it("keeps logs as long as logRetention says, whatever the stage", () => {
@@ -264,7 +277,7 @@ describe("props", () => {
     const template = Template.fromStack(stack);
     const [topicId] = ofType(template, "AWS::SNS::Topic")[0] as [string, Resource];
     const alarms = ofType(template, "AWS::CloudWatch::Alarm");
-    expect(alarms).toHaveLength(13);
+    expect(alarms).toHaveLength(22);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 

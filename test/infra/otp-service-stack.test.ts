@@ -208,6 +208,22 @@ describe("functions", () => {
   );
 
   it.each(FUNCTION_NAMES)(
+    "%s ships Powertools Tracer beside the handler, imported only when tracing is on",
+    async (name) => {
+      const code = propsOf(name).Code as { S3Key: string };
+      const dir = join(assemblyDir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+      const handler = readFileSync(join(dir, "index.mjs"), "utf8");
+      // The X-Ray SDK's middleware name: none of the tracer's code is in the handler's bundle...
+      expect(handler).not.toContain("XRaySDKInstrumentation");
+      // ...only the import() that functions/http/tracing.ts runs when OTP_TRACING=1.
+      expect(handler).toContain('import("@aws-lambda-powertools/tracer")');
+      const shipped = join(dir, "node_modules", "@aws-lambda-powertools", "tracer", "index.mjs");
+      const library = (await import(pathToFileURL(shipped).href)) as Record<string, unknown>;
+      expect(typeof library.Tracer).toBe("function");
+    },
+  );
+
+  it.each(FUNCTION_NAMES)(
     "%s gets names and references of secrets in its environment, never values",
     (name) => {
       const env = (propsOf(name).Environment as { Variables: Record<string, unknown> }).Variables;
@@ -314,6 +330,7 @@ describe("least privilege", () => {
       return rest;
     };
     const ses = expect.arrayContaining([expect.stringContaining("configuration-set/")]);
+    // Every DynamoDB action on the table alone; which items each may touch is operations.test.ts's.
     const dynamoGrants = {
       ...Object.fromEntries(dynamo.map((a) => [a, table])),
       // Audit events go to the account's default bus, and to no other.
@@ -419,23 +436,28 @@ describe("alarms", () => {
   const alarms = () =>
     ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties as Record<string, unknown>);
 
-  it("alarms on each function's errors and throttles, API 5xx, delivery failures, lockouts and SMS protection", () => {
-    expect(alarms()).toHaveLength(FUNCTION_NAMES.length * 2 + 5);
+  it("alarms on each function's throttles and duration, API 5xx, delivery failures, lockouts and SMS protection", () => {
+    // Function errors (a rate), the table and SES alarm on metric math or account metrics: operations.test.ts.
     const names = alarms()
+      .filter((a) => a.MetricName !== undefined)
       .map((a) => `${a.Namespace}/${a.MetricName}`)
       .sort();
     expect(names).toEqual(
       [
-        ...FUNCTION_NAMES.flatMap(() => ["AWS/Lambda/Errors", "AWS/Lambda/Throttles"]),
+        ...FUNCTION_NAMES.flatMap(() => ["AWS/Lambda/Duration", "AWS/Lambda/Throttles"]),
         "AWS/ApiGateway/5xx",
+        "AWS/SES/Reputation.BounceRate",
+        "AWS/SES/Reputation.ComplaintRate",
+        "OtpService/AuditWriteFailed",
         "OtpService/DeliveryFailed",
+        "OtpService/EventPublishFailed",
         "OtpService/SmsBlocked",
         "OtpService/SmsBreakerOpened",
         "OtpService/UserLocked",
       ].sort(),
     );
     for (const fn of FUNCTION_NAMES) {
-      for (const metric of ["Errors", "Throttles"]) {
+      for (const metric of ["Duration", "Throttles"]) {
         expect(
           alarms().filter(
             (a) =>
@@ -450,7 +472,14 @@ describe("alarms", () => {
   });
 
   it("watches the custom metrics as sums over 5 minutes with service=otp-service and this instance, missing data not breaching", () => {
-    for (const metric of ["DeliveryFailed", "UserLocked", "SmsBlocked", "SmsBreakerOpened"]) {
+    for (const metric of [
+      "DeliveryFailed",
+      "UserLocked",
+      "SmsBlocked",
+      "SmsBreakerOpened",
+      "AuditWriteFailed",
+      "EventPublishFailed",
+    ]) {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "OtpService",
         MetricName: metric,

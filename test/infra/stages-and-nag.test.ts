@@ -109,7 +109,7 @@ describe("context", () => {
 
   it("sends every alarm to the given topic", () => {
     const alarms = ofType(withIdentityTemplate, "AWS::CloudWatch::Alarm");
-    expect(alarms).toHaveLength(13);
+    expect(alarms).toHaveLength(22);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual(["arn:aws:sns:eu-west-1:111111111111:otp-alarms"]);
     }

@@ -57,3 +57,69 @@ describe("MetricsAudit", () => {
     ]);
   });
 });
+
+describe("MetricsAudit, the dashboard's counts", () => {
+  /** Each published metric as `name dim=value,...` over the dimensions its directive names. */
+  async function published(events: Partial<AuditEvent>[], instance?: string): Promise<string[]> {
+    const { lines } = captureEmf();
+    const audit = new MetricsAudit(
+      new MemoryAudit(),
+      new Metrics({
+        namespace: "OtpService",
+        serviceName: "otp-service",
+        ...(instance ? { defaultDimensions: { instance } } : {}),
+      }),
+    );
+    for (const fields of events) await audit.record(event(fields));
+    return lines.map((l) => {
+      const [directive] = (
+        l._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+      ).CloudWatchMetrics;
+      const dims = (directive?.Dimensions[0] ?? []).map((d) => `${d}=${String(l[d])}`).sort();
+      return `${directive?.Metrics[0]?.Name} ${dims.join(",")}`;
+    });
+  }
+
+  it("counts codes sent, in total and by channel, under the instance's dimensions", async () => {
+    expect(
+      await published(
+        [
+          { type: "challenge.sent", outcome: "sent", channel: "sms" },
+          { type: "challenge.sent", outcome: "sent", channel: "email" },
+        ],
+        "prod-1",
+      ),
+    ).toEqual([
+      "CodeSent instance=prod-1,service=otp-service",
+      "CodeSent channel=sms,instance=prod-1,service=otp-service",
+      "CodeSent instance=prod-1,service=otp-service",
+      "CodeSent channel=email,instance=prod-1,service=otp-service",
+    ]);
+  });
+
+  it("counts a code that was not sent as DeliveryFailed or not at all, never as CodeSent", async () => {
+    expect(
+      await published([
+        { type: "challenge.sent", outcome: "delivery_failed", channel: "sms" },
+        { type: "challenge.sent", outcome: "no_factor", channel: "sms" },
+        { type: "challenge.fallback", outcome: "sent", channel: "email" },
+      ]),
+    ).toEqual(["DeliveryFailed service=otp-service"]);
+  });
+
+  it("counts approvals by method and denials by reason", async () => {
+    expect(
+      await published([
+        { type: "verification.approved", outcome: "approved", channel: "totp" },
+        { type: "verification.denied", outcome: "wrong_code" },
+        { type: "user.locked", outcome: "locked" },
+      ]),
+    ).toEqual([
+      "VerificationApproved service=otp-service",
+      "VerificationApproved method=totp,service=otp-service",
+      "VerificationDenied service=otp-service",
+      "VerificationDenied reason=wrong_code,service=otp-service",
+      "UserLocked service=otp-service",
+    ]);
+  });
+});

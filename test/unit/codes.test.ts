@@ -26,17 +26,25 @@ describe("generateNumericCode", () => {
   });
 
   it("draws every digit position uniformly (chi-square, 9 df, p = 1e-5)", () => {
-    const perPosition = Array.from({ length }, () => new Array<number>(10).fill(0));
-    for (const code of codes) {
-      for (let i = 0; i < length; i++) {
-        const counts = perPosition[i];
-        if (counts) counts[Number(code[i])] = (counts[Number(code[i])] ?? 0) + 1;
+    const worst = (sample: readonly string[]): number => {
+      const perPosition = Array.from({ length }, () => new Array<number>(10).fill(0));
+      for (const code of sample) {
+        for (let i = 0; i < length; i++) {
+          const counts = perPosition[i];
+          if (counts) counts[Number(code[i])] = (counts[Number(code[i])] ?? 0) + 1;
+        }
       }
-    }
-    const statistics = perPosition.map(chiSquare);
-    for (const statistic of statistics) expect(statistic).toBeLessThan(CHI2_9DF_P1E5);
-    const pooled = perPosition.reduce((acc, counts) => acc.map((n, d) => n + (counts[d] ?? 0)));
-    expect(chiSquare(pooled)).toBeLessThan(CHI2_9DF_P1E5);
+      const pooled = perPosition.reduce((acc, counts) => acc.map((n, d) => n + (counts[d] ?? 0)));
+      return Math.max(...perPosition.map(chiSquare), chiSquare(pooled));
+    };
+    // Seven statistics at p = 1e-5 fail a fair generator about once in 14,000 runs (CI saw it
+    // once): a fresh sample must then pass too. A biased generator fails both; chance, ~1e-10.
+    const first = worst(codes);
+    const statistic =
+      first < CHI2_9DF_P1E5
+        ? first
+        : worst(Array.from({ length: 100_000 }, () => generateNumericCode(length)));
+    expect(statistic).toBeLessThan(CHI2_9DF_P1E5);
   });
 
   it.each([6, 7, 8, 9, 10])("honours a configured length of %i", (n) => {

@@ -16,10 +16,14 @@ import { type HttpResult, toProblem } from "./problem.ts";
  * write and its answer is kept for 10 minutes; a repeat with the same body gets that answer
  * again (same `challengeId`, nothing sent or counted twice), with another body 422
  * `idempotency_key_reused`, while the first still runs 409 `request_in_progress`. Answers
- * the caller could get again by retrying (a 5xx: nothing was sent or counted) are not kept:
- * the key is freed so a retry runs. Only a hash of the body is stored, and the answer, which
- * holds nothing the first caller did not already get.
+ * that tell the caller to come back (a 5xx: nothing was sent or counted; 429 and 423: retry
+ * after `Retry-After` or the lock) are not kept: the key is freed, so the retry they invite
+ * really runs. Only a hash of the body is stored, and the answer, which holds nothing the
+ * first caller did not already get.
  */
+/** Rate limited, SMS refused by SMS protection, locked: the same request may succeed later. */
+const RETRY_INVITED = new Set([423, 429]);
+
 export function idempotent<B>(impl: RouteImpl<B>): RouteImpl<B> {
   return {
     ...impl,
@@ -78,7 +82,7 @@ export function idempotent<B>(impl: RouteImpl<B>): RouteImpl<B> {
         result = await impl.run(request, deps);
       } catch (error) {
         const { result: problem } = toProblem(error);
-        if (problem.statusCode < 500) await keep(problem);
+        if (!RETRY_INVITED.has(problem.statusCode) && problem.statusCode < 500) await keep(problem);
         else
           await records.release(request.appId, keyHash, token).catch((failure: unknown) => {
             deps.log?.({ level: "warn", msg: "idempotency key not freed", error: failure });

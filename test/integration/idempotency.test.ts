@@ -137,7 +137,7 @@ describe("Idempotency-Key on POST /v1/challenges", () => {
     expect(sentTo(email)).toBe(before + 1);
   });
 
-  it("keeps a 4xx answer, and frees the key after a 5xx so a retry really runs", async () => {
+  it("keeps a 4xx answer, and frees the key after a 429 or a 5xx so the retry they invite really runs", async () => {
     // No factor yet: 404, kept and replayed even once the factor exists.
     users += 1;
     const userId = `idem-user-${users}`;
@@ -148,6 +148,15 @@ describe("Idempotency-Key on POST /v1/challenges", () => {
     const replayed = await challenge({ userId, channel: "email" }, "kept-404");
     expect(replayed.status).toBe(404);
     expect(replayed.headers["idempotent-replayed"]).toBe("true");
+
+    // Over the send limit: 429 with Retry-After. After waiting, the same key runs again.
+    for (let i = 0; i < 4; i++) expect((await challenge({ userId, channel: "email" })).status).toBe(201);
+    const limited = await challenge({ userId, channel: "email" }, "retry-429");
+    expect(limited.status).toBe(429);
+    deps.clock.advanceMs(Number(limited.headers["retry-after"]) * 1000 + 1000);
+    const afterWait = await challenge({ userId, channel: "email" }, "retry-429");
+    expect(afterWait.status).toBe(201);
+    expect(afterWait.headers["idempotent-replayed"]).toBeUndefined();
 
     // The provider refuses: 502, nothing sent or counted; the retry with the same key sends.
     deps.emailProvider.failNext(); // email is this user's only channel: no fallback

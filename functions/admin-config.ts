@@ -1,7 +1,7 @@
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SesDeliverySetup } from "#adapters/delivery-setup/ses-delivery-setup";
 import { providerSecretSchemas } from "#adapters/providers/secret-schemas";
-import { DomainError } from "#core/errors";
+import { DomainError, invalidRequest } from "#core/errors";
 import {
   createApiKey,
   getUser,
@@ -11,7 +11,7 @@ import {
   revokeApiKey,
   unlockUser,
 } from "#core/use-cases/admin";
-import { getAppConfig, patchAppConfig, updateAppConfig } from "#core/use-cases/app-config";
+import { getAppConfig, getEditableConfig, patchAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { createApp } from "#core/use-cases/create-app";
 import { diagnoseApp } from "#core/use-cases/doctor";
 import { listProviderSecrets, putProviderSecret } from "#core/use-cases/provider-secrets";
@@ -51,7 +51,11 @@ function parseIfMatch(header: string | undefined): number | "*" {
   }
   if (header.trim() === "*") return "*";
   const match = /^\s*(?:W\/)?"?(\d{1,12})"?\s*$/.exec(header);
-  if (!match?.[1]) throw new DomainError("version_conflict", "If-Match must name a version from the ETag.");
+  if (!match?.[1]) {
+    throw invalidRequest([
+      { path: "(headers).if-match", message: 'the ETag of the config you edited, such as "7", or *' },
+    ]);
+  }
   return Number(match[1]);
 }
 
@@ -62,7 +66,7 @@ export const adminRoutes: RouteImpls = {
   }),
   "GET /v1/admin/apps/{appId}/config": route({
     run: async ({ params }, deps) => {
-      const { config, version } = await getAppConfig(deps, idParam(params, "appId"));
+      const { config, version } = await getEditableConfig(deps, idParam(params, "appId"));
       return json(200, config, { etag: etag(version) });
     },
   }),

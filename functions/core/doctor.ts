@@ -94,7 +94,7 @@ export function diagnoseInvalidConfig(appId: string, paths: readonly string[]): 
         ok: false,
         blocking: true,
         detail: `the stored configuration does not validate at ${paths.join(", ")}: the app's routes answer 503 until it is replaced`,
-        fix: `npm run admin -- config get ${appId}, correct those fields, and PUT the whole document back`,
+        fix: `npm run admin -- config get ${appId} shows the stored document; correct those fields with npm run admin -- config patch ${appId} --set '<path>=<value>' (or PUT a whole corrected document)`,
       },
     ],
   };

@@ -189,7 +189,13 @@ export const operationDocs: Record<string, OperationDoc> = {
     versioned: "write",
     body: appConfigSchema,
     wholeDocument: true,
-    errors: ["app_not_found", "invalid_config", "version_conflict", "precondition_required"],
+    errors: [
+      "app_not_found",
+      "invalid_request",
+      "invalid_config",
+      "version_conflict",
+      "precondition_required",
+    ],
   },
   "PATCH /v1/admin/apps/{appId}/config": {
     summary:

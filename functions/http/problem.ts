@@ -114,8 +114,14 @@ export function toProblem(error: unknown): { result: HttpResult; kind: ErrorClas
     return { result: unavailable("The service's storage is unavailable. Retry shortly."), kind: "store" };
   }
   if (error instanceof StoredConfigInvalid) {
+    // No Retry-After: retrying does not help until an admin repairs the config.
     return {
-      result: unavailable(`The stored configuration of app ${error.appId} is invalid; an admin must fix it.`),
+      result: problem(
+        new DomainError(
+          "unavailable",
+          `The stored configuration of app ${error.appId} is invalid; an admin must fix it (GET /v1/admin/apps/${error.appId}/doctor).`,
+        ),
+      ),
       kind: "config",
     };
   }

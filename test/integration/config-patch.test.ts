@@ -123,10 +123,25 @@ describe("PATCH /v1/admin/apps/{appId}/config (RFC 7396 merge patch)", () => {
     expect(notAnObject.status).toBe(400);
     expect(notAnObject.body.code).toBe("invalid_request");
 
+    const badEtag = await patch({ code: { length: 7 } }, '"abc"');
+    expect(badEtag.status).toBe(400);
+    expect(badEtag.body.errors).toEqual([
+      { path: "(headers).if-match", message: 'the ETag of the config you edited, such as "7", or *' },
+    ]);
+
+    // A key that would set a prototype is not merged; the rest of the patch applies.
+    const proto = await patch(
+      JSON.parse('{"__proto__": {"polluted": true}, "code": {"length": 7}}'),
+      start.headers.etag,
+    );
+    expect(proto.status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(proto.body).not.toHaveProperty("polluted");
+
     // `version` in a patch is ignored: the server numbers versions.
-    const versioned = await patch({ version: 999, code: { length: 7 } }, start.headers.etag);
+    const versioned = await patch({ version: 999, code: { length: 7 } }, proto.headers.etag);
     expect(versioned.status).toBe(200);
-    expect(versioned.body.version).toBe(Number(start.body.version) + 1);
+    expect(versioned.body.version).toBe(Number(start.body.version) + 2);
     expect(docOf(await get()).code?.length).toBe(7);
   });
 

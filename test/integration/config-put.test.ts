@@ -244,7 +244,7 @@ describe("sms.sinch.endpointUrl only reaches Sinch (SECURITY rule 37)", () => {
     expect((await put(restored.body, restored.etag)).status).toBe(200);
   });
 
-  it("a stored config pointing elsewhere is refused by the loader (503), nothing is sent, and a full PUT repairs it", async () => {
+  it("a stored config pointing elsewhere is refused by the loader (503), nothing is sent; GET shows it, PATCH or a full PUT repairs it", async () => {
     const current = await getConfig();
     const version = Number(current.body.version);
     const bad = structuredClone(current.body) as Doc;
@@ -256,16 +256,44 @@ describe("sms.sinch.endpointUrl only reaches Sinch (SECURITY rule 37)", () => {
     const sent = await testMessage();
     expect(sent.status).toBe(503);
     expect(sent.body.code).toBe("unavailable");
-    expect((await getConfig()).status).toBe(503);
+    // Retrying does not help until an admin repairs it: no Retry-After.
+    expect(sent.headers["retry-after"]).toBeUndefined();
+    // The admin sees the document as stored, bad value included, to repair it.
+    const shown = await getConfig();
+    expect(shown.status).toBe(200);
+    expect(((shown.body.sms as Doc).sinch as Doc).endpointUrl).toBe("https://attacker.example");
     const challenge = await h.call("POST", "/v1/challenges", { body: { userId: "nobody", channel: "sms" } });
     expect(challenge.status).toBe(503);
     expect(sinch.requests.length).toBe(sinchRequests);
     expect(attacker.connections).toBe(0);
     expect(outbound).toEqual([]);
 
+    // A patch that leaves the bad value is refused with its path; one that corrects it repairs.
+    const patchWith = (body: unknown) =>
+      h.call("PATCH", CONFIG, {
+        auth: "admin",
+        body,
+        headers: { "content-type": "application/merge-patch+json", "if-match": String(shown.headers.etag) },
+      });
+    const stillBad = await patchWith({ code: { length: 7 } });
+    expect(stillBad.status).toBe(400);
+    expect((stillBad.body.errors as { path: string }[]).map((e) => e.path)).toEqual([
+      "sms.sinch.endpointUrl",
+    ]);
+    const patched = await patchWith({
+      sms: { sinch: { endpointUrl: (current.body.sms as Doc).sinch?.endpointUrl } },
+    });
+    expect(patched.status).toBe(200);
+    expect((await testMessage()).status).toBe(200);
+
+    // So does a full PUT, even over a bad stored document.
+    expect(await h.stack.deps.store.putConfig("default", bad as unknown as AppConfig, version + 2)).toBe(
+      "ok",
+    );
+    expect((await testMessage()).status).toBe(503);
     const repaired = await put(current.body, "*");
     expect(repaired.status).toBe(200);
-    expect(repaired.headers.etag).toBe(`"${version + 2}"`);
+    expect(repaired.headers.etag).toBe(`"${version + 4}"`);
     expect((await testMessage()).status).toBe(200);
     expect(attacker.connections).toBe(0);
   });
@@ -292,7 +320,10 @@ describe("sms.sinch.endpointUrl only reaches Sinch (SECURITY rule 37)", () => {
 
     // The stored endpoint is the fake on 127.0.0.1: the cloud's loader will not use it.
     const sinchRequests = sinch.requests.length;
-    expect((await call("GET", CONFIG)).status).toBe(503);
+    // The admin still sees the document as stored, to repair it; nothing uses it.
+    const shown = await call("GET", CONFIG);
+    expect(shown.status).toBe(200);
+    expect(((shown.body.sms as Doc).sinch as Doc).endpointUrl).toBe(sinch.url);
     expect(
       (await call("POST", "/v1/admin/apps/default/test-message", { channel: "sms", to: PHONE })).status,
     ).toBe(503);

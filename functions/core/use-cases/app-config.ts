@@ -68,6 +68,27 @@ export async function getAppConfig(
 }
 
 /**
+ * The config as an admin edits it: as the service uses it, or, when the stored document no
+ * longer validates (saved under older rules, or written around the API), that document as
+ * stored, so `GET` shows what to repair and `PATCH` can repair it. Client routes keep
+ * refusing it (503) until it validates.
+ */
+export async function getEditableConfig(
+  deps: Pick<Deps, "store"> & ConfigRulesDeps,
+  appId: string,
+): Promise<{ config: Record<string, unknown>; version: number; app: AppRecord }> {
+  try {
+    return await loadAppContext(deps, appId);
+  } catch (error) {
+    if (!(error instanceof StoredConfigInvalid)) throw error;
+    const [app, stored] = await Promise.all([deps.store.getApp(appId), deps.store.getConfig(appId)]);
+    if (!app || !stored) throw new DomainError("app_not_found", `App ${appId} does not exist.`);
+    const raw = isObject(stored.raw) ? stored.raw : {};
+    return { app, config: { ...raw, version: stored.version }, version: stored.version };
+  }
+}
+
+/**
  * Replaces the whole config: a body that omits a field is refused (`invalid_config` naming
  * each missing path), never completed from defaults. With `ifMatch` the write applies only
  * to that version; without it, to the version just read. Either way it is one conditional
@@ -98,7 +119,7 @@ export async function patchAppConfig(
   if (!isObject(input.patch)) {
     throw invalidRequest([{ path: "(body)", message: "a merge patch must be a JSON object" }]);
   }
-  const current = await loadAppContext(deps, input.appId);
+  const current = await getEditableConfig(deps, input.appId);
   if (input.ifMatch !== "*" && input.ifMatch !== current.version) throw versionConflict(current.version);
   const { version: _stored, ...document } = current.config;
   const { version: _sent, ...patch } = input.patch;

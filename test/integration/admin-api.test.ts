@@ -253,8 +253,14 @@ describe("stored config is validated when loaded", () => {
     expect(reply.status).toBe(503);
     expect(reply.body).toMatchObject({ code: "unavailable" });
     expect(String(reply.body.detail)).toContain("stored configuration");
+    expect(reply.headers["retry-after"]).toBeUndefined();
+    // The admin sees what is stored, to repair it; the doctor names the bad path.
     const admin = await h.call("GET", `/v1/admin/apps/${appId}/config`, { auth: "admin" });
-    expect(admin.status).toBe(503);
+    expect(admin.status).toBe(200);
+    expect(admin.body).toEqual({ code: { length: 3 }, version: 2 });
+    const doctor = await h.call("GET", `/v1/admin/apps/${appId}/doctor`, { auth: "admin" });
+    expect(doctor.body).toMatchObject({ ready: false, checks: [{ id: "config.valid", ok: false }] });
+    expect(String((doctor.body.checks as { detail: string }[])[0]?.detail)).toContain("code.length");
   });
 });
 

@@ -132,6 +132,18 @@ describe("npm start, as a new user runs it", () => {
     expect(stdout).toMatch(/^600$/m);
     expect(stdout).toMatch(/^5$/m);
 
+    // A second run stops at its first step with the service's own answer, not curl's status line.
+    const again = await run("bash", ["-euo", "pipefail", "-c", await walkthrough()], {
+      cwd: root,
+      env: { ...process.env, OTP_LOCAL_DIR: dir },
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(again?.code).toBe(1);
+    expect(again?.stderr).toContain('"code":"factor_exists"');
+    expect(again?.stderr).not.toMatch(/\n\s+at /);
+
     // Every other README snippet marked runnable, as written, in the same second terminal.
     const snippets = await localSnippets();
     expect(snippets.length).toBeGreaterThanOrEqual(4);

@@ -175,12 +175,8 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
         provider: z.enum(["ses", "local"]).default("ses"),
         // None until an admin sets an address of a verified SES identity (see the doctor route).
         fromAddress: z.email().max(254).nullable().default(null),
-        fromName: z
-          .string()
-          .min(1)
-          .max(100)
-          .refine(wellFormed, "must be well-formed text")
-          .default("Example"),
+        // The name mail is sent under; absent, the app's name (as the TOTP issuer and the WebAuthn rpName).
+        fromName: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").optional(),
         configurationSet: z.string().min(1).max(64).nullable().default(null),
       })
       .prefault({}),
@@ -275,7 +271,11 @@ export function parseAppConfigDocument(input: unknown, rules: ConfigRules = {}):
 }
 
 export function defaultAppConfig(appName: string): AppConfig {
-  const parsed = appConfigSchema.parse({ totp: { issuer: appName }, webauthn: { rpName: appName } });
+  const parsed = appConfigSchema.parse({
+    totp: { issuer: appName },
+    webauthn: { rpName: appName },
+    email: { fromName: appName },
+  });
   return parsed;
 }
 

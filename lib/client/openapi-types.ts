@@ -815,8 +815,7 @@ export interface components {
         provider: "ses" | "local";
         /** @default null */
         fromAddress: string | null;
-        /** @default Example */
-        fromName: string;
+        fromName?: string;
         /** @default null */
         configurationSet: string | null;
       };
@@ -2974,8 +2973,7 @@ export interface operations {
             provider: "ses" | "local";
             /** @default null */
             fromAddress: string | null;
-            /** @default Example */
-            fromName: string;
+            fromName?: string;
             /** @default null */
             configurationSet: string | null;
           };

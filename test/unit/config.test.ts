@@ -34,7 +34,6 @@ const API_DEFAULTS = {
   email: {
     provider: "ses",
     fromAddress: null,
-    fromName: "Example",
     configurationSet: null,
   },
   webauthn: { rpId: null, origins: [], userVerification: "preferred", attestation: "none" },
@@ -101,6 +100,9 @@ describe("app configuration defaults", () => {
     const config = defaultAppConfig("Acme Bank");
     expect(config).toMatchObject(API_DEFAULTS);
     expect(config.totp.issuer).toBe("Acme Bank");
+    // Mail goes out under the app's name too, never a made-up one.
+    expect(config.email.fromName).toBe("Acme Bank");
+    expect(appConfigSchema.parse({}).email.fromName).toBeUndefined();
     expect(issuerOf(config, "ignored")).toBe("Acme Bank");
     expect(issuerOf(appConfigSchema.parse({}), "Fallback")).toBe("Fallback");
   });

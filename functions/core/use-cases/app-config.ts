@@ -58,6 +58,7 @@ const asShown = (app: AppRecord, config: AppConfig): AppConfig => ({
   ...config,
   totp: { ...config.totp, issuer: config.totp.issuer ?? app.name },
   webauthn: { ...config.webauthn, rpName: config.webauthn.rpName ?? app.name },
+  email: { ...config.email, fromName: config.email.fromName ?? app.name },
 });
 
 export async function getAppConfig(

@@ -74,7 +74,7 @@ export async function issueCode(
       await deps.email(config).sendEmail({
         to: address,
         fromAddress: fromAddressOf(config),
-        fromName: config.email.fromName,
+        fromName: config.email.fromName ?? app.name,
         subject: renderTemplate(text.emailSubject, values),
         text: renderTemplate(text.emailText, values),
         html: renderTemplate(text.emailHtml, values),

@@ -25,7 +25,7 @@ export async function sendTestMessage(
         deps.email(config).sendEmail({
           to: address,
           fromAddress: fromAddressOf(config),
-          fromName: config.email.fromName,
+          fromName: config.email.fromName ?? app.name,
           subject: `Test message from ${name}`,
           text,
           html: `<p>${text.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</p>`,

@@ -53,8 +53,9 @@ export interface DoctorFacts {
   secrets: SecretFact[];
 }
 
+/** Quoted for a POSIX shell: pasted as is, `<…>` is no redirection and `["…"]` keeps its quotes. */
 const patch = (appId: string, path: string, value: string): string =>
-  `npm run admin -- config patch ${appId} --set ${path}=${value}`;
+  `npm run admin -- config patch ${appId} --set '${`${path}=${value}`.replaceAll("'", "'\\''")}'`;
 
 const unused = (channel: CodeChannel): string =>
   ` (${channel} is not mfa.primaryMethod or mfa.fallbackMethod, so this does not block; enrolling ${channel === "sms" ? "an SMS" : "an email"} factor would fail)`;

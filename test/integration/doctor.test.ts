@@ -33,7 +33,7 @@ describe("GET /v1/admin/apps/{appId}/doctor on the local stack", () => {
     expect(fresh.checks.find((c) => c.id === "email.from_address")).toMatchObject({
       blocking: true,
       detail: expect.stringContaining("email.fromAddress is not set"),
-      fix: `npm run admin -- config patch ${appId} --set email.fromAddress=no-reply@<your verified domain>`,
+      fix: `npm run admin -- config patch ${appId} --set 'email.fromAddress=no-reply@<your verified domain>'`,
     });
     // Locally SMS go to the outbox until a Twilio secret is saved; the SES here takes any address.
     expect(fresh.checks.find((c) => c.id === "secret.twilio")).toMatchObject({ ok: true });

@@ -67,14 +67,14 @@ describe("the doctor rule", () => {
       ok: false,
       blocking: true,
       detail: expect.stringContaining("email.fromAddress is not set"),
-      fix: `npm run admin -- config patch ${APP} --set email.fromAddress=no-reply@<your verified domain>`,
+      fix: `npm run admin -- config patch ${APP} --set 'email.fromAddress=no-reply@<your verified domain>'`,
     });
     expect(check(report, "email.identity")).toMatchObject({ ok: false, blocking: true });
     expect(check(report, "sms.sender")).toMatchObject({
       ok: false,
       blocking: true,
       detail: expect.stringContaining("no SMS sender is set"),
-      fix: expect.stringContaining(`config patch ${APP} --set sms.defaultSender=`),
+      fix: expect.stringContaining(`config patch ${APP} --set 'sms.defaultSender=`),
     });
   });
 
@@ -203,7 +203,7 @@ describe("the doctor rule", () => {
       detail: expect.stringContaining(
         "email.provider local is not offered by this deployment (it offers ses)",
       ),
-      fix: `npm run admin -- config patch ${APP} --set email.provider=ses`,
+      fix: `npm run admin -- config patch ${APP} --set 'email.provider=ses'`,
     });
     expect(check(report, "sms.provider")).toMatchObject({
       ok: false,

@@ -198,6 +198,8 @@ export const adminRoutes: RouteImpls = {
     run: async ({ origin, headers }) =>
       json(200, openApiDocument({ ...origin, proto: headers["x-forwarded-proto"] }), {
         "cache-control": "public, max-age=300",
+        // `servers` is built from these: a shared cache must not hand one host's document to another.
+        vary: "Host, X-Forwarded-Proto",
       }),
   }),
   "GET /healthz": route({ run: async () => json(200, { ok: true }) }),

@@ -269,6 +269,8 @@ describe("the OpenAPI contract", () => {
     const reply = await h.http("GET", "/openapi.json", { auth: null });
     expect(reply.status).toBe(200);
     expect(reply.body.openapi).toBe("3.1.0");
+    // Its `servers` come from the request: cached per host and scheme only.
+    expect(reply.headers.vary).toBe("Host, X-Forwarded-Proto");
     const result = await new Validator().validate(reply.body as never);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);

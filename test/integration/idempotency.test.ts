@@ -7,6 +7,7 @@ import { createHandler } from "#http/handler";
 import { buildEvent } from "#lib/local-server";
 import { sendRoutes } from "../../functions/send.ts";
 import { stopEmulator, type TestDeps, testDeps } from "../support/deps.ts";
+import { enrollEmail, startHarness } from "../support/harness.ts";
 
 let deps: TestDeps;
 let handlerDeps: HandlerDeps;
@@ -228,6 +229,33 @@ describe("Idempotency-Key on POST /v1/challenges", () => {
       expect(sentTo(email)).toBe(before);
     } finally {
       handlerDeps = { ...handlerDeps, idempotency: real };
+    }
+  });
+});
+
+describe("Idempotency-Key on the local stack (npm start's clock)", () => {
+  it("replays over HTTP until POST /dev/clock moves past 10 minutes", async () => {
+    const h = await startHarness();
+    try {
+      await enrollEmail(h, "clocky", "clocky@example.com");
+      const send = () =>
+        h.http("POST", "/v1/challenges", {
+          body: { userId: "clocky", channel: "email" },
+          headers: { "idempotency-key": "local-clock-key" },
+        });
+      const first = await send();
+      expect(first.status).toBe(201);
+      await h.http("POST", "/dev/clock", { auth: null, body: { advanceSeconds: 590 } });
+      const replayed = await send();
+      expect(replayed.headers["idempotent-replayed"]).toBe("true");
+      expect(replayed.body.challengeId).toBe(first.body.challengeId);
+      await h.http("POST", "/dev/clock", { auth: null, body: { advanceSeconds: 20 } });
+      const fresh = await send();
+      expect(fresh.status).toBe(201);
+      expect(fresh.headers["idempotent-replayed"]).toBeUndefined();
+      expect(fresh.body.challengeId).not.toBe(first.body.challengeId);
+    } finally {
+      await h.stop();
     }
   });
 });

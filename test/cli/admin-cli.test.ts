@@ -275,10 +275,14 @@ describe("otp-admin against the local stack", () => {
     expect(events).toHaveLength(105);
     expect(audited.some((q) => q.includes("cursor="))).toBe(true);
 
-    const typed = await cli(["audit", appId, "--type", "app.created", "--limit", "5"]);
+    audited.length = 0;
+    const typed = await cli(["audit", appId, "--type", "app.created", "--limit", "5"], { send: counting });
     expect(typed.code).toBe(0);
     expect(typed.stdout.trim().split("\n")).toHaveLength(1);
     expect(typed.stdout).toContain("app.created");
+    // With a type filter every request asks for a full page: 111 events are 2 requests, not 107.
+    expect(audited).toHaveLength(2);
+    expect(audited.every((q) => new URLSearchParams(q).get("limit") === "100")).toBe(true);
 
     const stop = new AbortController();
     let onFirst: () => void = () => {};

@@ -21,19 +21,21 @@ export function typeFilter(types: readonly string[]): (event: AuditEvent) => boo
     types.some((t) => (t.endsWith("*") ? event.type.startsWith(t.slice(0, -1)) : event.type === t));
 }
 
-/** Newest first, as the route pages them: up to `limit` events that pass `keep`. */
+/** Newest first, as the route pages them: up to `limit` events that pass `keep` (if given). */
 export async function readAudit(
   api: AdminApi,
   appId: string,
-  query: { userId?: string; limit: number; keep: (event: AuditEvent) => boolean },
+  query: { userId?: string; limit: number; keep?: (event: AuditEvent) => boolean },
 ): Promise<AuditEvent[]> {
+  const keep = query.keep ?? (() => true);
   const found: AuditEvent[] = [];
   let cursor: string | undefined;
   do {
-    // The route has no type filter: with one, whole pages are read and filtered here.
-    const size = Math.min(PAGE, Math.max(1, query.limit - found.length));
+    // The route has no type filter: with one, how many of a page pass is unknown, so every
+    // request asks for a full page (asking for what is left of --limit would mean many tiny ones).
+    const size = query.keep ? PAGE : Math.min(PAGE, query.limit - found.length);
     const page = await api.audit(appId, { userId: query.userId, limit: size, cursor });
-    found.push(...page.events.filter(query.keep));
+    found.push(...page.events.filter(keep));
     cursor = page.nextCursor ?? undefined;
   } while (cursor && found.length < query.limit);
   return found.slice(0, query.limit);
@@ -131,7 +133,11 @@ export function registerAudit(program: Command, contextOf: ContextOf): void {
       // --follow goes on after the newest event of any type, not only after the newest one shown.
       if (options.follow)
         follower.remember((await client.audit(appId, { userId: options.user, limit: PAGE })).events);
-      const recent = await readAudit(client, appId, { userId: options.user, limit, keep });
+      const recent = await readAudit(client, appId, {
+        userId: options.user,
+        limit,
+        keep: options.type.length > 0 ? keep : undefined,
+      });
       const print = (events: AuditEvent[]) => {
         for (const event of events) out.line(out.json ? JSON.stringify(event) : auditLine(event));
       };

@@ -344,7 +344,8 @@ describe("otp-admin against the local stack", () => {
     expect(paused.stdout).toMatch(/^GB\s+5\s+0\s+0%\s+\d{4}-\d{2}-\d{2}T/m);
     expect(paused.stdout).toMatch(/Blocked in the last 24 h: .*conversion_breaker 1/);
 
-    const resumed = await cli(["sms-protection", "resume", "default", "GB"]);
+    // Lower case as typed: the CLI sends GB.
+    const resumed = await cli(["sms-protection", "resume", "default", "gb"]);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain("SMS to GB resumed for default.");
     const view = json<{ countries: { country: string; pausedUntil: string | null }[] }>(

@@ -39,8 +39,9 @@ export function registerSmsProtection(program: Command, contextOf: ContextOf): v
     .description("close a country's conversion breaker now (SMS to it flow again)")
     .argument("<appId>")
     .argument("<country>", "ISO 3166 alpha-2, e.g. NG")
-    .action(async (appId: string, country: string, _options: unknown, command: Command) => {
+    .action(async (appId: string, typed: string, _options: unknown, command: Command) => {
       const { api, out } = contextOf(command);
+      const country = typed.trim().toUpperCase();
       await (await api()).resumeSmsCountry(appId, country);
       out.result({ appId, country, resumed: true }, () => `SMS to ${country} resumed for ${appId}.`);
     });

@@ -185,6 +185,21 @@ describe("otp-admin against the local stack", () => {
     const stale = await cli(["config", "put", "default", "--file", "config.json"]);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain("412 version_conflict");
+
+    // A file without a version could be from any time: refused, unless --force says replace whatever is current.
+    const { version: _, ...unversioned } = document;
+    await writeFile(join(files, "unversioned.json"), JSON.stringify({ ...unversioned, stepUpSeconds: 700 }));
+    const refused = await cli(["config", "put", "default", "--file", "unversioned.json"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("the file has no version");
+    expect(refused.stderr).toContain("--force");
+    const kept = (await h.call("GET", "/v1/admin/apps/default/config", { auth: "admin" })).body;
+    expect(kept).toMatchObject({ version: document.version + 1, stepUpSeconds: 900 });
+    const forced = await cli(["config", "put", "default", "--file", "unversioned.json", "--force"]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain(`now at version ${document.version + 2}`);
+    const replaced = (await h.call("GET", "/v1/admin/apps/default/config", { auth: "admin" })).body;
+    expect(replaced).toMatchObject({ stepUpSeconds: 700 });
   });
 
   it("an invalid value prints the problem's title, code and field errors, exit 1", async () => {

@@ -104,12 +104,20 @@ export function registerConfig(program: Command, contextOf: ContextOf): void {
     )
     .argument("<appId>")
     .requiredOption("--file <file>", "the whole config, e.g. as `config get` printed it, edited")
-    .action(async (appId: string, options: { file: string }, command: Command) => {
+    .option("--force", "a file without a version: replace whatever config is current")
+    .action(async (appId: string, options: { file: string; force?: boolean }, command: Command) => {
       const { api, out, io } = contextOf(command);
       const document = await readJsonFile(io.cwd, options.file);
-      const client = await api();
       const version = document.version;
-      const ifMatch = typeof version === "number" ? `"${version}"` : (await client.getConfig(appId)).etag;
+      // Without a version nothing tells when the file was read: guarding it with the current
+      // ETag would silently overwrite whatever changed since, so only --force may do that.
+      if (typeof version !== "number" && !options.force) {
+        throw new CliError(
+          `${options.file}: the file has no version: get the config, edit it, put it back; or pass --force to replace whatever is current.`,
+        );
+      }
+      const ifMatch = typeof version === "number" ? `"${version}"` : "*";
+      const client = await api();
       try {
         const { config: saved } = await client.putConfig(appId, document, ifMatch);
         out.result(saved, () => `Config of ${appId} replaced: now at version ${saved.version}.`);

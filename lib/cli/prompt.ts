@@ -1,5 +1,6 @@
 import { createInterface, type Interface } from "node:readline/promises";
 import { Writable } from "node:stream";
+import { CliError } from "./errors.ts";
 
 /** Questions on a terminal; `hidden` ones are not echoed (a provider's auth token). */
 export class Prompter {
@@ -7,7 +8,7 @@ export class Prompter {
   private readonly rl: Interface;
 
   constructor(
-    input: NodeJS.ReadableStream,
+    private readonly input: NodeJS.ReadableStream,
     private readonly output: NodeJS.WritableStream,
   ) {
     const echo = new Writable({
@@ -33,6 +34,39 @@ export class Prompter {
     } finally {
       this.muted = false;
       this.output.write("\n");
+    }
+  }
+
+  /**
+   * Pasted lines until Ctrl-D, not echoed (a provider credential). readline holds the terminal
+   * in raw mode meanwhile, so the terminal does not echo either; Ctrl-C cancels.
+   */
+  async readHidden(question: string): Promise<string> {
+    this.muted = true;
+    this.output.write(`${question}\n`);
+    const lines: string[] = [];
+    const onLine = (line: string) => lines.push(line);
+    // readline ends at Ctrl-D only on an empty line; after a paste without a final newline it ends too.
+    const onKey = (_text: string | undefined, key: { ctrl?: boolean; name?: string } | undefined) => {
+      if (key?.ctrl && key.name === "d" && this.rl.line.length > 0) {
+        lines.push(this.rl.line);
+        this.rl.close();
+      }
+    };
+    this.rl.on("line", onLine);
+    this.input.on("keypress", onKey);
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        this.rl.once("SIGINT", () => {
+          reject(new CliError("cancelled: nothing was read"));
+          this.rl.close();
+        });
+        this.rl.once("close", () => resolve(lines.join("\n")));
+      });
+    } finally {
+      this.rl.off("line", onLine);
+      this.input.off("keypress", onKey);
+      this.muted = false;
     }
   }
 

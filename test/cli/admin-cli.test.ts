@@ -237,6 +237,40 @@ describe("otp-admin against the local stack", () => {
     }
   });
 
+  it("secrets set on a terminal reads the paste with the echo off until Ctrl-D", async () => {
+    const value = {
+      accountSid: `AC${"a1b2c3d4e5f60718".repeat(2)}`,
+      authToken: "pasted-token-never-echoed-31",
+    };
+    const modes: boolean[] = [];
+    const input = Object.assign(new PassThrough(), {
+      isTTY: true,
+      // Raw mode is what keeps a real terminal from echoing the keys itself.
+      setRawMode: (on: boolean) => {
+        modes.push(on);
+        return input;
+      },
+    });
+    const output = new PassThrough();
+    let shown = "";
+    output.on("data", (chunk: Buffer) => {
+      shown += chunk.toString();
+    });
+    // Pasted over two lines, the last without a newline, then Ctrl-D; the stream is not ended.
+    const [first, second] = [`{"accountSid": "${value.accountSid}",`, ` "authToken": "${value.authToken}"}`];
+    input.write(`${first}\r${second}`);
+    setTimeout(() => input.write("\x04"), 50);
+    const set = await cli(["secrets", "set", "twilio"], { terminal: { input, output } });
+    expect(set.stderr).toBe("");
+    expect(set.code).toBe(0);
+    expect(shown).toContain("Paste the JSON value of twilio (not shown), then Ctrl-D");
+    expect(modes[0]).toBe(true);
+    expect(modes.at(-1)).toBe(false);
+    expect(shown + set.stdout).not.toContain(value.authToken);
+    expect(shown + set.stdout).not.toContain(value.accountSid);
+    expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject(value);
+  }, 10_000);
+
   it("sends a test message into the local outbox", async () => {
     const sent = await cli(["test-message", "default", "--channel", "email", "--to", "ops@example.com"]);
     expect(sent.code).toBe(0);

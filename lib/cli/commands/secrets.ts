@@ -3,6 +3,7 @@ import type { ContextOf } from "../context.ts";
 import type { CliIo } from "../io.ts";
 import { table } from "../io.ts";
 import { parseJsonObject } from "../merge-patch.ts";
+import { Prompter } from "../prompt.ts";
 import { readJsonFile } from "./config.ts";
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -14,7 +15,15 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 /** A provider credential from a file or stdin; never echoed, not even in a parse error. */
 export async function readSecretValue(io: CliIo, file: string | undefined, name: string) {
   if (file) return readJsonFile(io.cwd, file, { secret: true });
-  if (io.stdin.isTTY) io.stderr(`Paste the JSON value of ${name}, then press Ctrl-D:\n`);
+  if (io.stdin.isTTY) {
+    const prompter = new Prompter(io.stdin, io.promptOutput ?? process.stderr);
+    try {
+      const text = await prompter.readHidden(`Paste the JSON value of ${name} (not shown), then Ctrl-D:`);
+      return parseJsonObject(text, `the value of ${name}`, { secret: true });
+    } finally {
+      prompter.close();
+    }
+  }
   return parseJsonObject(await readAll(io.stdin), `the value of ${name} on stdin`, { secret: true });
 }
 

@@ -7,6 +7,8 @@ export interface Context {
   api(): Promise<AdminApi>;
   out: Output;
   io: CliIo;
+  /** This CLI as the user runs it here (`npm run admin --` or `otp-admin`), for the commands hints name. */
+  self: string;
 }
 
 /** Builds a command's context from the global options as parsed for it. */

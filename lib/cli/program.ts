@@ -11,23 +11,25 @@ import { registerTestMessage } from "./commands/test-message.ts";
 import { registerUsers } from "./commands/users.ts";
 import { type ContextOf, Exit } from "./context.ts";
 import { ApiError, CliError, UnreachableError } from "./errors.ts";
+import { adminCommand } from "./invocation.ts";
 import { type CliIo, Output } from "./io.ts";
 import { resolveTarget, type TargetOptions } from "./target.ts";
 
-const EXAMPLES = `
+const examples = (self: string) => `
 Targets (default --local):
   --local [dir]      the local stack (npm start): dir/credentials.json, default $OTP_LOCAL_DIR or .local
   --stage <stage>    a deployed stage: the ApiUrl output of stack OtpService-<stage>, SigV4-signed
   --url <apiUrl>     a deployed API by URL, SigV4-signed (credentials: the standard AWS chain)
 
 Examples:
-  otp-admin apps list
-  otp-admin config patch default --set code.length=8
-  otp-admin --stage prod doctor <appId>
-  echo '{"accountSid":"AC…","authToken":"…"}' | otp-admin secrets set twilio`;
+  ${self} apps list
+  ${self} config patch default --set code.length=8
+  ${self} --stage prod doctor <appId>
+  echo '{"accountSid":"AC…","authToken":"…"}' | ${self} secrets set twilio`;
 
 export function createProgram(io: CliIo): Command {
-  const program = new Command("otp-admin")
+  const self = adminCommand(io.env);
+  const program = new Command(self)
     .description("Administer otp-service: apps, API keys, config, secrets, users, audit.")
     .option("--local [dir]", "the local stack's folder (credentials.json; default $OTP_LOCAL_DIR or .local)")
     .option("--url <apiUrl>", "a deployed API's base URL (requests are SigV4-signed)")
@@ -36,8 +38,8 @@ export function createProgram(io: CliIo): Command {
     .option("--region <region>", "AWS region (default: the execute-api URL's, AWS_REGION, or the profile's)")
     .option("--profile <profile>", "AWS profile for credentials and region")
     .option("--json", "print the raw JSON result")
-    .addHelpText("after", EXAMPLES)
-    .showHelpAfterError("(otp-admin --help lists the commands)")
+    .addHelpText("after", examples(self))
+    .showHelpAfterError(`(${self} --help lists the commands)`)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
@@ -51,6 +53,7 @@ export function createProgram(io: CliIo): Command {
       },
       out: new Output(io, options.json === true),
       io,
+      self,
     };
   };
   registerInit(program, contextOf);

@@ -182,9 +182,13 @@ describe("otp-admin against the local stack", () => {
     expect(put.code).toBe(0);
     expect(put.stdout).toContain(`now at version ${document.version + 1}`);
     // The same file again: it was read at a version that is no longer current.
-    const stale = await cli(["config", "put", "default", "--file", "config.json"]);
+    const stale = await cli(["config", "put", "default", "--file", "config.json"], {
+      env: { npm_lifecycle_event: "admin" },
+    });
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain("412 version_conflict");
+    // Run by `npm run admin`, the hint names that (otp-admin is not on PATH in this repository).
+    expect(stale.stderr).toContain("Get it again (npm run admin -- config get default)");
 
     // A file without a version could be from any time: refused, unless --force says replace whatever is current.
     const { version: _, ...unversioned } = document;
@@ -563,5 +567,10 @@ describe("otp-admin against the local stack", () => {
     expect(failed).toMatchObject({ code: 1, stdout: "" });
     expect((failed as { stderr: string }).stderr).toContain("app_not_found");
     expect((failed as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+    // From the sources, the help names the command that runs it here.
+    const help = await run(tsx, ["bin/otp-admin.ts", "--help"], { cwd: root, env });
+    expect(help.stdout).toContain("Usage: npm run admin -- [options]");
+    expect(help.stdout).toContain("  npm run admin -- config patch default --set code.length=8");
+    expect(help.stdout).not.toContain("otp-admin ");
   });
 });

@@ -35,11 +35,11 @@ export function registerApps(program: Command, contextOf: ContextOf): void {
     .command("list")
     .description("list the apps")
     .action(async (_options: unknown, command: Command) => {
-      const { api, out } = contextOf(command);
+      const { api, out, self } = contextOf(command);
       const list = await (await api()).listApps();
       out.result({ apps: list }, () =>
         list.length === 0
-          ? "No apps yet: otp-admin apps create <name>"
+          ? `No apps yet: ${self} apps create <name>`
           : table(
               ["APP ID", "NAME", "CREATED"],
               list.map((a) => [a.appId, a.name, a.createdAt]),

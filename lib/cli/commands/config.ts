@@ -106,7 +106,7 @@ export function registerConfig(program: Command, contextOf: ContextOf): void {
     .requiredOption("--file <file>", "the whole config, e.g. as `config get` printed it, edited")
     .option("--force", "a file without a version: replace whatever config is current")
     .action(async (appId: string, options: { file: string; force?: boolean }, command: Command) => {
-      const { api, out, io } = contextOf(command);
+      const { api, out, io, self } = contextOf(command);
       const document = await readJsonFile(io.cwd, options.file);
       const version = document.version;
       // Without a version nothing tells when the file was read: guarding it with the current
@@ -125,7 +125,7 @@ export function registerConfig(program: Command, contextOf: ContextOf): void {
         if (error instanceof ApiError && error.code === "version_conflict") {
           throw new CliError(
             `${appId}'s config changed after version ${ifMatch} that ${options.file} was read at (412 version_conflict), so nothing was changed. ` +
-              "Get it again (otp-admin config get), redo the edit and put it back, or change single fields with config patch.",
+              `Get it again (${self} config get ${appId}), redo the edit and put it back, or change single fields with ${self} config patch.`,
           );
         }
         throw error;

@@ -50,7 +50,7 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
     .option("--sender <phone>", "sms.defaultSender in E.164")
     .option("--twilio-file <file>", 'the Twilio secret as JSON: {"accountSid":"AC…","authToken":"…"}')
     .action(async (options: InitOptions, command: Command) => {
-      const { api, out, io } = contextOf(command);
+      const { api, out, io, self } = contextOf(command);
       const given = {
         name: options.name,
         fromAddress: options.fromAddress,
@@ -107,7 +107,7 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
             () => [],
           );
         out.note(
-          `App ${created.appId} was created; finish its setup with otp-admin config patch, secrets set and doctor.`,
+          `App ${created.appId} was created; finish its setup with ${self} config patch, ${self} secrets set and ${self} doctor ${created.appId}.`,
         );
         throw error;
       }
@@ -121,8 +121,8 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
           error instanceof ApiError && error.problem.status === 404 && error.code !== "app_not_found";
         out.note(
           noRoute
-            ? "This deployment has no doctor route: check the config with otp-admin config get."
-            : `doctor could not run (${error instanceof Error ? error.message : String(error)}); run it again: otp-admin doctor ${created.appId}`,
+            ? `This deployment has no doctor route: check the config with ${self} config get ${created.appId}.`
+            : `doctor could not run (${error instanceof Error ? error.message : String(error)}); run it again: ${self} doctor ${created.appId}`,
         );
       }
       if (out.json) {
@@ -137,8 +137,7 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
         );
       } else if (doctor) {
         out.line("", ...doctorLines(created.appId, doctor));
-        if (!doctor.ready)
-          out.line("", `Fix the ✗ items, then check again: otp-admin doctor ${created.appId}`);
+        if (!doctor.ready) out.line("", `Fix the ✗ items, then check again: ${self} doctor ${created.appId}`);
       }
     });
 }

@@ -24,6 +24,11 @@ export class Prompter {
     return (await this.rl.question(`${question}: `)).trim();
   }
 
+  /** A line under the question, e.g. why an answer was refused. */
+  say(line: string): void {
+    this.output.write(`${line}\n`);
+  }
+
   async askHidden(question: string): Promise<string> {
     // Muted and listening before the question shows, so not even a fast typist's first key is echoed.
     this.muted = true;

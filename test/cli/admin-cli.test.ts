@@ -439,13 +439,48 @@ describe("otp-admin against the local stack", () => {
     // Sender and from-address were all it lacked: doctor, run last, says it is ready.
     expect(init.stdout).toContain(`${appId} is ready to deliver codes.`);
 
-    // A value the service refuses, after the app was created: with --json the key is still printed.
-    const refused = await cli(["init", "--name", "Half", "--sender", "not-a-phone", "--json"]);
+    // Bad inputs are named, all at once, before anything is created (values of the secret are not quoted).
+    await writeFile(join(files, "sid-only.json"), JSON.stringify({ accountSid: twilio.accountSid }));
+    const bad = await cli([
+      "init",
+      "--name",
+      "Bad",
+      "--from-address",
+      "not-an-email",
+      "--sender",
+      "14155550199",
+      "--twilio-file",
+      "sid-only.json",
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toContain("init created nothing");
+    expect(bad.stderr).toContain('--from-address: "not-an-email" is not an email address');
+    expect(bad.stderr).toContain('--sender: "14155550199" is not a phone number in E.164');
+    expect(bad.stderr).toContain(
+      '--twilio-file sid-only.json: the Twilio secret needs "authToken" as a string',
+    );
+    expect(bad.stderr).not.toContain(twilio.accountSid);
+    const unreadable = await cli(["init", "--name", "Bad", "--twilio-file", "no-such.json"]);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toMatch(/--twilio-file: cannot read .*no-such\.json/);
+    const appNames = async () =>
+      json<{ apps: { name: string }[] }>((await cli(["apps", "list", "--json"])).stdout).apps.map(
+        (a) => a.name,
+      );
+    expect(await appNames()).not.toContain("Bad");
+
+    // A value only the service refuses, after the app was created: with --json the key is still printed.
+    await writeFile(
+      join(files, "refused.json"),
+      JSON.stringify({ accountSid: "not-a-sid", authToken: "short" }),
+    );
+    const refused = await cli(["init", "--name", "Half", "--twilio-file", "refused.json", "--json"]);
     expect(refused.code).toBe(1);
     const half = json<{ appId: string; apiKey: string }>(refused.stdout);
     expect((await h.http("GET", "/v1/users/x/factors", { auth: half.apiKey })).status).toBe(200);
     expect(refused.stderr).toContain(`App ${half.appId} was created`);
-    expect(refused.stderr).toContain("invalid_config");
+    expect(refused.stderr).toContain("invalid_request");
 
     const nameless = await cli(["init"]);
     expect(nameless.code).toBe(1);
@@ -459,6 +494,8 @@ describe("otp-admin against the local stack", () => {
     const output = new PassThrough();
     const answers: [string, string][] = [
       ["App name", "Asked"],
+      ["Email from-address", "mfa.asked.example"],
+      // Not an email address: asked again.
       ["Email from-address", "mfa@asked.example"],
       ["SMS sender", ""],
       ["Twilio Account SID", sid],
@@ -484,6 +521,7 @@ describe("otp-admin against the local stack", () => {
     expect(init.stdout).toContain("Email from-address set: mfa@asked.example");
     expect(init.stdout).not.toContain("SMS sender set");
     expect(shown).toContain("mfa@asked.example");
+    expect(shown).toContain('"mfa.asked.example" is not an email address');
     expect(shown + init.stdout + init.stderr).not.toContain(token);
     expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject({
       accountSid: sid,

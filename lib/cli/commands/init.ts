@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { DoctorReport, JsonObject } from "../admin-types.ts";
 import type { ContextOf } from "../context.ts";
 import { ApiError, CliError } from "../errors.ts";
+import { fromAddressProblem, senderProblem, twilioSecretProblem } from "../init-inputs.ts";
 import { Prompter } from "../prompt.ts";
 import { createdAppLines } from "./apps.ts";
 import { patchConfig, readJsonFile } from "./config.ts";
@@ -21,22 +22,70 @@ interface Answers {
   twilio?: JsonObject;
 }
 
+/** Asks until the answer is valid or empty (skipped). */
+async function askValid(
+  prompter: Prompter,
+  question: string,
+  problem: (answer: string) => string | undefined,
+): Promise<string | undefined> {
+  for (;;) {
+    const answer = await prompter.ask(question);
+    if (!answer) return undefined;
+    const wrong = problem(answer);
+    if (!wrong) return answer;
+    prompter.say(`  ${wrong}; try again, or Enter to skip`);
+  }
+}
+
 /** Asks on the terminal for what no flag gave; an empty answer skips that step. */
 async function askMissing(prompter: Prompter, given: Omit<Answers, "name"> & { name?: string }) {
   const name = given.name ?? (await prompter.ask("App name (e.g. Shop)"));
   const fromAddress =
     given.fromAddress ??
-    ((await prompter.ask("Email from-address, an address of your verified SES identity (Enter to skip)")) ||
-      undefined);
+    (await askValid(
+      prompter,
+      "Email from-address, an address of your verified SES identity (Enter to skip)",
+      fromAddressProblem,
+    ));
   const sender =
     given.sender ??
-    ((await prompter.ask("SMS sender number in E.164, e.g. +14155550100 (Enter to skip)")) || undefined);
+    (await askValid(
+      prompter,
+      "SMS sender number in E.164, e.g. +14155550100 (Enter to skip)",
+      senderProblem,
+    ));
   let twilio = given.twilio;
   if (!twilio) {
     const accountSid = await prompter.ask("Twilio Account SID (Enter to skip)");
     if (accountSid) twilio = { accountSid, authToken: await prompter.askHidden("Twilio auth token") };
   }
   return { name, fromAddress, sender, twilio };
+}
+
+/**
+ * The flags' values, checked before anything is created (the app would otherwise be left
+ * half set up); every problem is named at once.
+ */
+async function checkFlags(cwd: string, options: InitOptions): Promise<{ twilio?: JsonObject }> {
+  const problems: string[] = [];
+  const wrongFrom = options.fromAddress === undefined ? undefined : fromAddressProblem(options.fromAddress);
+  if (wrongFrom) problems.push(`--from-address: ${wrongFrom}`);
+  const wrongSender = options.sender === undefined ? undefined : senderProblem(options.sender);
+  if (wrongSender) problems.push(`--sender: ${wrongSender}`);
+  let twilio: JsonObject | undefined;
+  if (options.twilioFile) {
+    try {
+      twilio = await readJsonFile(cwd, options.twilioFile, { secret: true });
+      const wrong = twilioSecretProblem(twilio);
+      if (wrong) problems.push(`--twilio-file ${options.twilioFile}: ${wrong}`);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      problems.push(`--twilio-file: ${error.message}`);
+    }
+  }
+  if (problems.length > 0)
+    throw new CliError(["init created nothing:", ...problems.map((problem) => `  - ${problem}`)].join("\n"));
+  return { twilio };
 }
 
 export function registerInit(program: Command, contextOf: ContextOf): void {
@@ -51,14 +100,8 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
     .option("--twilio-file <file>", 'the Twilio secret as JSON: {"accountSid":"AC…","authToken":"…"}')
     .action(async (options: InitOptions, command: Command) => {
       const { api, out, io, self } = contextOf(command);
-      const given = {
-        name: options.name,
-        fromAddress: options.fromAddress,
-        sender: options.sender,
-        twilio: options.twilioFile
-          ? await readJsonFile(io.cwd, options.twilioFile, { secret: true })
-          : undefined,
-      };
+      const { twilio } = await checkFlags(io.cwd, options);
+      const given = { name: options.name, fromAddress: options.fromAddress, sender: options.sender, twilio };
       let answers: Answers;
       if (io.stdin.isTTY) {
         const prompter = new Prompter(io.stdin, io.promptOutput ?? process.stderr);

@@ -413,18 +413,34 @@ describe("otp-admin against the local stack", () => {
       authToken: "init-token-never-printed-42",
     };
     await writeFile(join(files, "twilio.json"), JSON.stringify(twilio));
-    const init = await cli([
-      "init",
-      "--name",
-      "First",
+    const flags = [
       "--from-address",
       "mfa@first.example",
       "--sender",
       "+14155550199",
       "--twilio-file",
       "twilio.json",
-    ]);
+    ];
+    const appNames = async () =>
+      json<{ apps: { name: string }[] }>((await cli(["apps", "list", "--json"])).stdout).apps.map(
+        (a) => a.name,
+      );
+
+    // twilio is set already, and every app of the deployment shares it: not replaced without --replace-secret.
+    const existing = { accountSid: `AC${"cd".repeat(16)}`, authToken: "existing-token-9876543210" };
+    expect((await cli(["secrets", "set", "twilio"], { stdin: JSON.stringify(existing) })).code).toBe(0);
+    const kept = await cli(["init", "--name", "Dup", ...flags]);
+    expect(kept.code).toBe(1);
+    expect(kept.stdout).toBe("");
+    expect(kept.stderr).toMatch(/^error: twilio is already set \(updated \d{4}-/);
+    expect(kept.stderr).toContain("init created nothing");
+    expect(kept.stderr).toContain("--replace-secret");
+    expect(await appNames()).not.toContain("Dup");
+    expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject(existing);
+
+    const init = await cli(["init", "--name", "First", ...flags, "--replace-secret"]);
     expect(init.code).toBe(0);
+    expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject(twilio);
     const appId = /appId (\S+)\./.exec(init.stdout)?.[1] ?? "";
     const apiKey = /\n {2}(otpk_\S+)\n/.exec(init.stdout)?.[1] ?? "";
     expect(init.stdout.split(apiKey)).toHaveLength(2);
@@ -464,10 +480,6 @@ describe("otp-admin against the local stack", () => {
     const unreadable = await cli(["init", "--name", "Bad", "--twilio-file", "no-such.json"]);
     expect(unreadable.code).toBe(1);
     expect(unreadable.stderr).toMatch(/--twilio-file: cannot read .*no-such\.json/);
-    const appNames = async () =>
-      json<{ apps: { name: string }[] }>((await cli(["apps", "list", "--json"])).stdout).apps.map(
-        (a) => a.name,
-      );
     expect(await appNames()).not.toContain("Bad");
 
     // A value only the service refuses, after the app was created: with --json the key is still printed.
@@ -475,7 +487,15 @@ describe("otp-admin against the local stack", () => {
       join(files, "refused.json"),
       JSON.stringify({ accountSid: "not-a-sid", authToken: "short" }),
     );
-    const refused = await cli(["init", "--name", "Half", "--twilio-file", "refused.json", "--json"]);
+    const refused = await cli([
+      "init",
+      "--name",
+      "Half",
+      "--twilio-file",
+      "refused.json",
+      "--replace-secret",
+      "--json",
+    ]);
     expect(refused.code).toBe(1);
     const half = json<{ appId: string; apiKey: string }>(refused.stdout);
     expect((await h.http("GET", "/v1/users/x/factors", { auth: half.apiKey })).status).toBe(200);
@@ -487,20 +507,10 @@ describe("otp-admin against the local stack", () => {
     expect(nameless.stderr).toContain("--name");
   });
 
-  it("init on a terminal asks for each step, and the auth token is not echoed", async () => {
-    const sid = `AC${"00112233445566778899aabbccddeeff"}`;
-    const token = "typed-token-never-echoed-77";
+  /** A terminal that types each answer once its question shows. */
+  function terminal(answers: [string, string][]) {
     const input = Object.assign(new PassThrough(), { isTTY: true });
     const output = new PassThrough();
-    const answers: [string, string][] = [
-      ["App name", "Asked"],
-      ["Email from-address", "mfa.asked.example"],
-      // Not an email address: asked again.
-      ["Email from-address", "mfa@asked.example"],
-      ["SMS sender", ""],
-      ["Twilio Account SID", sid],
-      ["Twilio auth token", token],
-    ];
     let shown = "";
     let from = 0;
     output.on("data", (chunk: Buffer) => {
@@ -513,7 +523,27 @@ describe("otp-admin against the local stack", () => {
         input.write(`${next[1]}\r`);
       }
     });
-    const init = await cli(["init"], { terminal: { input, output } });
+    return { io: { input, output }, shown: () => shown };
+  }
+
+  it("init on a terminal asks for each step, and the auth token is not echoed", async () => {
+    const existing = { accountSid: `AC${"ab".repeat(16)}`, authToken: "existing-token-0123456789" };
+    expect((await cli(["secrets", "set", "twilio"], { stdin: JSON.stringify(existing) })).code).toBe(0);
+    const sid = `AC${"00112233445566778899aabbccddeeff"}`;
+    const token = "typed-token-never-echoed-77";
+    const answers: [string, string][] = [
+      ["App name", "Asked"],
+      ["Email from-address", "mfa.asked.example"],
+      // Not an email address: asked again.
+      ["Email from-address", "mfa@asked.example"],
+      ["SMS sender", ""],
+      ["replace it? [y/N]", "y"],
+      ["Twilio Account SID", sid],
+      ["Twilio auth token", token],
+    ];
+    const typing = terminal(answers);
+    const init = await cli(["init"], { terminal: typing.io });
+    const shown = typing.shown();
     expect(init.stderr).not.toMatch(/^error/m);
     expect(init.code).toBe(0);
     expect(answers).toEqual([]);
@@ -522,11 +552,28 @@ describe("otp-admin against the local stack", () => {
     expect(init.stdout).not.toContain("SMS sender set");
     expect(shown).toContain("mfa@asked.example");
     expect(shown).toContain('"mfa.asked.example" is not an email address');
+    // The secret every app shares: replaced only after a yes.
+    expect(shown).toMatch(/twilio is already set \(updated \d{4}-\d\d-\d\dT[^)]+\); replace it\? \[y\/N\]/);
     expect(shown + init.stdout + init.stderr).not.toContain(token);
     expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject({
       accountSid: sid,
       authToken: token,
     });
+
+    // Enter keeps it, and the Twilio step is skipped.
+    const keep: [string, string][] = [
+      ["Email from-address", ""],
+      ["SMS sender", ""],
+      ["replace it? [y/N]", ""],
+    ];
+    const keeping = terminal(keep);
+    const kept = await cli(["init", "--name", "Kept"], { terminal: keeping.io });
+    expect(kept.code).toBe(0);
+    expect(keep).toEqual([]);
+    expect(keeping.shown()).toContain("Keeping the twilio secret that is set.");
+    expect(keeping.shown()).not.toContain("Twilio Account SID");
+    expect(kept.stdout).not.toContain("Twilio secret saved");
+    expect(await h.stack.deps.secrets.providerSecret("twilio")).toMatchObject({ accountSid: sid });
   });
 
   it("doctor prints each check with ✓ or ✗ and its fix, exit code 1 until the app is ready", async () => {

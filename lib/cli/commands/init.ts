@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { DoctorReport, JsonObject } from "../admin-types.ts";
+import type { DoctorReport, JsonObject, SecretInfo } from "../admin-types.ts";
 import type { ContextOf } from "../context.ts";
 import { ApiError, CliError } from "../errors.ts";
 import { fromAddressProblem, senderProblem, twilioSecretProblem } from "../init-inputs.ts";
@@ -8,11 +8,14 @@ import { createdAppLines } from "./apps.ts";
 import { patchConfig, readJsonFile } from "./config.ts";
 import { doctorLines } from "./doctor.ts";
 
+const TWILIO = "twilio";
+
 interface InitOptions {
   name?: string;
   fromAddress?: string;
   sender?: string;
   twilioFile?: string;
+  replaceSecret?: boolean;
 }
 
 interface Answers {
@@ -37,8 +40,15 @@ async function askValid(
   }
 }
 
-/** Asks on the terminal for what no flag gave; an empty answer skips that step. */
-async function askMissing(prompter: Prompter, given: Omit<Answers, "name"> & { name?: string }) {
+/**
+ * Asks on the terminal for what no flag gave; an empty answer skips that step. A Twilio secret
+ * that is `set` already is replaced only if the admin says yes.
+ */
+async function askMissing(
+  prompter: Prompter,
+  given: Omit<Answers, "name"> & { name?: string },
+  set: SecretInfo | undefined,
+) {
   const name = given.name ?? (await prompter.ask("App name (e.g. Shop)"));
   const fromAddress =
     given.fromAddress ??
@@ -54,6 +64,15 @@ async function askMissing(prompter: Prompter, given: Omit<Answers, "name"> & { n
       "SMS sender number in E.164, e.g. +14155550100 (Enter to skip)",
       senderProblem,
     ));
+  if (set) {
+    const replace = await prompter.ask(
+      `${set.name} is already set (updated ${set.updatedAt ?? "at an unknown time"}); replace it? [y/N]`,
+    );
+    if (!/^y(es)?$/i.test(replace)) {
+      prompter.say(`  Keeping the ${set.name} secret that is set.`);
+      return { name, fromAddress, sender, twilio: undefined };
+    }
+  }
   let twilio = given.twilio;
   if (!twilio) {
     const accountSid = await prompter.ask("Twilio Account SID (Enter to skip)");
@@ -98,24 +117,42 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
     .option("--from-address <email>", "email.fromAddress: an address of your verified SES identity")
     .option("--sender <phone>", "sms.defaultSender in E.164")
     .option("--twilio-file <file>", 'the Twilio secret as JSON: {"accountSid":"AC…","authToken":"…"}')
+    .option(
+      "--replace-secret",
+      "replace the twilio secret if it is set already (every app of the deployment shares it)",
+    )
     .action(async (options: InitOptions, command: Command) => {
       const { api, out, io, self } = contextOf(command);
       const { twilio } = await checkFlags(io.cwd, options);
       const given = { name: options.name, fromAddress: options.fromAddress, sender: options.sender, twilio };
+      const terminal = io.stdin.isTTY === true;
+      if (!terminal && !options.name)
+        throw new CliError("init needs an app name: --name <name> (stdin is not a terminal)");
+      const client = await api();
+      // The twilio secret is the deployment's, not the app's: every app whose sms.secretName is
+      // twilio sends with it, so one that is set is replaced only when the admin says so.
+      const set =
+        (twilio || terminal) && !options.replaceSecret
+          ? (await client.listSecrets()).find((secret) => secret.name === TWILIO && secret.set)
+          : undefined;
+      if (set && twilio && !terminal) {
+        throw new CliError(
+          `${TWILIO} is already set (updated ${set.updatedAt ?? "at an unknown time"}) and every app of this deployment shares it, so init created nothing. ` +
+            `Pass --replace-secret to replace it, or leave out --twilio-file to keep it.`,
+        );
+      }
       let answers: Answers;
-      if (io.stdin.isTTY) {
+      if (terminal) {
         const prompter = new Prompter(io.stdin, io.promptOutput ?? process.stderr);
         try {
-          answers = await askMissing(prompter, given);
+          answers = await askMissing(prompter, given, set);
         } finally {
           prompter.close();
         }
+        if (!answers.name) throw new CliError("init needs an app name");
       } else {
         answers = { ...given, name: given.name ?? "" };
       }
-      if (!answers.name)
-        throw new CliError("init needs an app name: --name <name> (stdin is not a terminal)");
-      const client = await api();
 
       const created = await client.createApp(answers.name);
       if (!out.json) out.line(...createdAppLines(answers.name, created));
@@ -138,7 +175,7 @@ export function registerInit(program: Command, contextOf: ContextOf): void {
           }
         }
         if (answers.twilio) {
-          await client.putSecret("twilio", answers.twilio);
+          await client.putSecret(TWILIO, answers.twilio);
           if (!out.json)
             out.line("Twilio secret saved as `twilio` (shared by every app whose sms.secretName is twilio).");
         }

@@ -49,6 +49,11 @@ export const PRICES = {
     what: "CloudWatch Logs ingestion, Standard class (Lambda logs: first tier): $0.50 per GB",
     source: "https://aws.amazon.com/cloudwatch/pricing/",
   },
+  eventBridgeEvent: {
+    usd: 1.0 / 1e6,
+    what: "Amazon EventBridge custom events put on a bus: $1.00 per 1M (each 64 KB chunk of an entry is one event)",
+    source: "https://aws.amazon.com/eventbridge/pricing/",
+  },
   dataOutGb: {
     usd: 0.09,
     what: "Data transfer out to the internet, first 10 TB/month: $0.09 per GB",
@@ -227,6 +232,10 @@ export function costModel(input: {
   const secretCallsPerMonth =
     3 * TRAFFIC.warmContainersPerFunction * (TRAFFIC.secondsPerMonth / TRAFFIC.secretCacheSeconds);
 
+  // Every audit event of the pair is also put on EventBridge (one small entry each).
+  const auditEvents = [...send.commands, ...verify.commands].filter(
+    (c) => c.command === "PutItem" && c.item === "AUDIT",
+  ).length;
   const rru = send.rru + verify.rru;
   const wru = send.wru + verify.wru;
   const lines: CostLine[] = [
@@ -265,6 +274,11 @@ export function costModel(input: {
       item: "CloudWatch Logs ingestion",
       perPair: (logBytes / 1e9) * PRICES.logsIngestGb.usd,
       detail: `${logBytes} B/pair: request lines ${logs.requestLineBytes.send} + ${logs.requestLineBytes.verify} B, Lambda platform start/report 2 × ${logs.platformBytes} B, API access log 2 × ${logs.accessLogBytes} B`,
+    },
+    {
+      item: "EventBridge audit events",
+      perPair: auditEvents * PRICES.eventBridgeEvent.usd,
+      detail: `${auditEvents} events (the pair's audit events: challenge.sent, verification.approved)`,
     },
     {
       item: "Data transfer out",

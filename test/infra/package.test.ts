@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +94,33 @@ describe("the packed package, used from a CDK app's node_modules", () => {
     expect(existsSync(join(installed, "functions"))).toBe(false);
   });
 
+  it("declares every package its built code imports as a dependency or peer", () => {
+    const installed = join(app, "node_modules", "otp-service");
+    const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies),
+    ]);
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".js") ? [join(dir, e.name)] : [],
+      );
+    const imported = new Set<string>();
+    for (const file of [...files(join(installed, "dist/lib")), ...files(join(installed, "dist/bin"))]) {
+      for (const [, spec] of readFileSync(file, "utf8").matchAll(/(?:from|import\()\s*"([^".][^"]*)"/g)) {
+        if (!spec || spec.startsWith("node:")) continue;
+        const parts = spec.split("/");
+        imported.add(spec.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] as string));
+      }
+    }
+    expect(imported.size).toBeGreaterThan(5);
+    // Its own name resolves through its exports (and shows in doc comments).
+    expect([...imported].filter((name) => name !== "otp-service" && !declared.has(name))).toEqual([]);
+  });
+
   it("installs the otp-admin command, which runs on plain Node from the package", async () => {
     const installed = join(app, "node_modules", "otp-service");
     const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as {
@@ -108,6 +135,7 @@ describe("the packed package, used from a CDK app's node_modules", () => {
       "@aws-sdk/credential-provider-node",
       "@aws-sdk/client-cloudformation",
       "openapi-fetch",
+      "zod",
     ]) {
       await mkdir(join(app, "node_modules", dep, ".."), { recursive: true });
       await symlink(join(projectRoot, "node_modules", dep), join(app, "node_modules", dep), "dir").catch(

@@ -27,6 +27,9 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Every stack a test started: stopped after the file even when an assertion failed mid-test. */
+const started = new Set<ChildProcess>();
+
 /** Runs `npm start`'s program as a user would, and waits for its banner (or its exit). */
 function start(dir: string, port: number): Promise<Started> {
   const child = spawn(tsx, ["bin/local.ts"], {
@@ -46,7 +49,13 @@ function start(dir: string, port: number): Promise<Started> {
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  started.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      started.delete(child);
+      resolve(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no banner in 60 s:\n${out}`)), 60_000);
     const check = setInterval(() => {
@@ -86,6 +95,15 @@ beforeAll(async () => {
   port = await freePort();
 });
 afterAll(async () => {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once("exit", () => resolve());
+          child.kill("SIGINT");
+        }),
+    ),
+  );
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,18 +1,20 @@
-import { z } from "zod";
 import type { FieldError } from "./errors.ts";
 import { webauthnConfigSchema } from "./factors/webauthn/config.ts";
+import { z } from "./schema.ts";
 
 /** The id a client app uses for its end user: 1–128 of `[A-Za-z0-9._@+-]`. */
 export const userIdSchema = z
   .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._@+-]+$/, "1-128 characters of A-Z a-z 0-9 . _ @ + -");
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(/^[A-Za-z0-9._@+-]+$/, "1-128 characters of A-Z a-z 0-9 . _ @ + -"),
+  );
 
 /** Text that ends up in URIs and emails: a lone UTF-16 surrogate would break them, so it is refused here. */
 export const wellFormed = (value: string): boolean => !/\p{Cs}/u.test(value);
 
-const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number such as +14155550100");
+const e164 = z.string().check(z.regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number such as +14155550100"));
 // Built on first use: only config validation needs it, not every cold start.
 let regionNames: Intl.DisplayNames | undefined;
 /** Codes Intl names that are not countries a phone number can belong to. */
@@ -26,42 +28,53 @@ export const isCountryCode = (code: string): boolean => {
   return name !== undefined && name !== code && name !== "Unknown Region";
 };
 
-const countryCode = z.string().refine(isCountryCode, "an ISO 3166 alpha-2 country code such as US");
-const dialingCode = z.string().regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +1 or +91");
+const countryCode = z.string().check(z.refine(isCountryCode, "an ISO 3166 alpha-2 country code such as US"));
+const dialingCode = z.string().check(z.regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +1 or +91"));
 const secretName = z
   .string()
-  .regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, "a Secrets Manager name: 1-128 of A-Z a-z 0-9 / _ + = . @ -");
+  .check(
+    z.regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, "a Secrets Manager name: 1-128 of A-Z a-z 0-9 / _ + = . @ -"),
+  );
 
 const withCode = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((s) => s.includes("{code}"), "must contain {code}");
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine((s) => s.includes("{code}"), "must contain {code}"),
+  );
+
+const subject = z.string().check(z.minLength(1), z.maxLength(200));
 
 /** `en` must be complete; other locales may override only some parts. */
 export const messageTemplateSchema = z.strictObject({
-  sms: withCode(1600).default("Your {app} code is {code}. It expires in {minutes} min."),
-  emailSubject: z.string().min(1).max(200).default("Your {app} verification code"),
-  emailText: withCode(10_000).default(
+  sms: z._default(withCode(1600), "Your {app} code is {code}. It expires in {minutes} min."),
+  emailSubject: z._default(subject, "Your {app} verification code"),
+  emailText: z._default(
+    withCode(10_000),
     "Your {app} verification code is {code}.\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this email.",
   ),
-  emailHtml: withCode(20_000).default(
+  emailHtml: z._default(
+    withCode(20_000),
     "<p>Your {app} verification code is <strong>{code}</strong>.</p><p>It expires in {minutes} minutes. If you did not ask for it, ignore this email.</p>",
   ),
 });
 const localeTemplateSchema = z.strictObject({
-  sms: withCode(1600).optional(),
-  emailSubject: z.string().min(1).max(200).optional(),
-  emailText: withCode(10_000).optional(),
-  emailHtml: withCode(20_000).optional(),
+  sms: z.optional(withCode(1600)),
+  emailSubject: z.optional(subject),
+  emailText: z.optional(withCode(10_000)),
+  emailHtml: z.optional(withCode(20_000)),
 });
 export type MessageTemplate = z.infer<typeof messageTemplateSchema>;
 export type Templates = Record<string, Partial<MessageTemplate>> & { en: MessageTemplate };
 
-const locale = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR");
+const locale = z
+  .string()
+  .check(z.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR"));
 
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const int = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
+/** A field that takes `value` when omitted. */
+const dflt = <T extends z.core.SomeType>(schema: T, value: z.core.util.NoUndefined<z.core.output<T>>) =>
+  z._default(schema, value);
 
 /** How strictly a config is checked where the deployment matters; core reads no environment, the wiring says. */
 export interface ConfigRules {
@@ -92,136 +105,169 @@ export function isSinchEndpointUrl(value: string, rules: ConfigRules = {}): bool
 }
 
 const sinchEndpointUrl = (rules: ConfigRules) =>
-  z
-    .string()
-    .max(2048)
-    .refine(
+  z.string().check(
+    z.maxLength(2048),
+    z.refine(
       (value) => isSinchEndpointUrl(value, rules),
       rules.allowLoopbackProviderUrls
         ? "must be https on sinch.com or a subdomain of it, or http://127.0.0.1:<port> locally"
         : "must be https on sinch.com or a subdomain of it",
-    );
+    ),
+  );
 
 /** The config schema: omitted fields take their defaults (a new app's config, a stored one being loaded). */
 const buildAppConfigSchema = (rules: ConfigRules) =>
   z.strictObject({
-    version: z.number().int().min(1).default(1),
-    mfa: z
-      .strictObject({
-        required: z.boolean().default(false),
-        primaryMethod: z.enum(["sms", "email"]).default("sms"),
-        fallbackMethod: z.enum(["sms", "email", "none"]).default("email"),
-        exemptUserIds: z.array(userIdSchema).max(1000).default([]),
-      })
-      .prefault({}),
-    code: z
-      .strictObject({
-        length: int(6, 10).default(6),
-        ttlSeconds: int(30, 600).default(300),
-      })
-      .prefault({}),
-    limits: z
-      .strictObject({
-        maxCodeRequests: int(1, 20).default(5),
-        requestTimeoutSeconds: int(1, 86_400).default(900),
-        maxVerifyAttempts: int(1, 10).default(3),
-        lockoutSeconds: int(1, 86_400).default(1800),
-      })
-      .prefault({}),
-    sessions: z.strictObject({ durationSeconds: int(60, 31_536_000).default(7_776_000) }).prefault({}),
-    stepUpSeconds: int(30, 3600).default(300),
-    totp: z
-      .strictObject({
-        issuer: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").optional(),
-        digits: z.union([z.literal(6), z.literal(8)]).default(6),
-        periodSeconds: z.union([z.literal(30), z.literal(60)]).default(30),
-        algorithm: z.enum(["SHA1", "SHA256", "SHA512"]).default("SHA1"),
-        window: int(0, 2).default(1),
-      })
-      .prefault({}),
-    recoveryCodes: z.strictObject({ count: int(5, 20).default(10) }).prefault({}),
-    sms: z
-      .strictObject({
-        provider: z.enum(["twilio", "sinch", "local"]).default("twilio"),
-        secretName: secretName.default("twilio"),
-        defaultCountryCode: dialingCode.default("+1"),
-        allowedCountries: z
-          .array(z.union([z.literal("*"), countryCode]))
-          .min(1)
-          .max(250)
-          .default(["*"]),
-        messagingServiceSid: z
-          .string()
-          .regex(/^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID: MG and 32 hex digits")
-          .nullable()
-          .default(null),
+    version: dflt(z.number().check(z.int(), z.gte(1)), 1),
+    mfa: z.prefault(
+      z.strictObject({
+        required: dflt(z.boolean(), false),
+        primaryMethod: dflt(z.enum(["sms", "email"]), "sms"),
+        fallbackMethod: dflt(z.enum(["sms", "email", "none"]), "email"),
+        exemptUserIds: dflt(z.array(userIdSchema).check(z.maxLength(1000)), []),
+      }),
+      {},
+    ),
+    code: z.prefault(
+      z.strictObject({
+        length: dflt(int(6, 10), 6),
+        ttlSeconds: dflt(int(30, 600), 300),
+      }),
+      {},
+    ),
+    limits: z.prefault(
+      z.strictObject({
+        maxCodeRequests: dflt(int(1, 20), 5),
+        requestTimeoutSeconds: dflt(int(1, 86_400), 900),
+        maxVerifyAttempts: dflt(int(1, 10), 3),
+        lockoutSeconds: dflt(int(1, 86_400), 1800),
+      }),
+      {},
+    ),
+    sessions: z.prefault(z.strictObject({ durationSeconds: dflt(int(60, 31_536_000), 7_776_000) }), {}),
+    stepUpSeconds: dflt(int(30, 3600), 300),
+    totp: z.prefault(
+      z.strictObject({
+        issuer: z.optional(
+          z
+            .string()
+            .check(z.minLength(1), z.maxLength(100), z.refine(wellFormed, "must be well-formed text")),
+        ),
+        digits: dflt(z.union([z.literal(6), z.literal(8)]), 6),
+        periodSeconds: dflt(z.union([z.literal(30), z.literal(60)]), 30),
+        algorithm: dflt(z.enum(["SHA1", "SHA256", "SHA512"]), "SHA1"),
+        window: dflt(int(0, 2), 1),
+      }),
+      {},
+    ),
+    recoveryCodes: z.prefault(z.strictObject({ count: dflt(int(5, 20), 10) }), {}),
+    sms: z.prefault(
+      z.strictObject({
+        provider: dflt(z.enum(["twilio", "sinch", "local"]), "twilio"),
+        secretName: dflt(secretName, "twilio"),
+        defaultCountryCode: dflt(dialingCode, "+1"),
+        allowedCountries: dflt(
+          z.array(z.union([z.literal("*"), countryCode])).check(z.minLength(1), z.maxLength(250)),
+          ["*"],
+        ),
+        messagingServiceSid: dflt(
+          z.nullable(
+            z.string().check(z.regex(/^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID: MG and 32 hex digits")),
+          ),
+          null,
+        ),
         // No sender until an admin sets one: a made-up default would only fail at the provider.
-        senders: z
-          .array(z.strictObject({ number: e164, countries: z.array(countryCode).min(1).max(250) }))
-          .max(100)
-          .default([]),
-        defaultSender: e164.nullable().default(null),
-        sinch: z
-          .strictObject({
-            endpointUrl: sinchEndpointUrl(rules).default("https://verification.api.sinch.com"),
-            authMethod: z.enum(["basic", "signed"]).default("basic"),
-            secretName: secretName.default("sinch-verification-api"),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
-    email: z
-      .strictObject({
-        provider: z.enum(["ses", "local"]).default("ses"),
+        senders: dflt(
+          z
+            .array(
+              z.strictObject({
+                number: e164,
+                countries: z.array(countryCode).check(z.minLength(1), z.maxLength(250)),
+              }),
+            )
+            .check(z.maxLength(100)),
+          [],
+        ),
+        defaultSender: dflt(z.nullable(e164), null),
+        sinch: z.prefault(
+          z.strictObject({
+            endpointUrl: dflt(sinchEndpointUrl(rules), "https://verification.api.sinch.com"),
+            authMethod: dflt(z.enum(["basic", "signed"]), "basic"),
+            secretName: dflt(secretName, "sinch-verification-api"),
+          }),
+          {},
+        ),
+      }),
+      {},
+    ),
+    email: z.prefault(
+      z.strictObject({
+        provider: dflt(z.enum(["ses", "local"]), "ses"),
         // None until an admin sets an address of a verified SES identity (see the doctor route).
-        fromAddress: z.email().max(254).nullable().default(null),
+        fromAddress: dflt(z.nullable(z.email().check(z.maxLength(254))), null),
         // The name mail is sent under; absent, the app's name (as the TOTP issuer and the WebAuthn rpName).
-        fromName: z.string().min(1).max(100).refine(wellFormed, "must be well-formed text").optional(),
-        configurationSet: z.string().min(1).max(64).nullable().default(null),
-      })
-      .prefault({}),
-    smsProtection: z
-      .strictObject({
-        mode: z.enum(["off", "monitor", "enforce"]).default("enforce"),
-        perDestination: z
-          .strictObject({ perHour: int(1, 1000).default(5), perDay: int(1, 1000).default(10) })
-          .prefault({}),
-        perClientIp: z
-          .strictObject({ perHour: int(1, 10_000).default(10), perDay: int(1, 10_000).default(50) })
-          .prefault({}),
-        perCountry: z
-          .strictObject({
-            perHour: int(1, 1_000_000).default(200),
-            overrides: z
+        fromName: z.optional(
+          z
+            .string()
+            .check(z.minLength(1), z.maxLength(100), z.refine(wellFormed, "must be well-formed text")),
+        ),
+        configurationSet: dflt(z.nullable(z.string().check(z.minLength(1), z.maxLength(64))), null),
+      }),
+      {},
+    ),
+    smsProtection: z.prefault(
+      z.strictObject({
+        mode: dflt(z.enum(["off", "monitor", "enforce"]), "enforce"),
+        perDestination: z.prefault(
+          z.strictObject({ perHour: dflt(int(1, 1000), 5), perDay: dflt(int(1, 1000), 10) }),
+          {},
+        ),
+        perClientIp: z.prefault(
+          z.strictObject({ perHour: dflt(int(1, 10_000), 10), perDay: dflt(int(1, 10_000), 50) }),
+          {},
+        ),
+        perCountry: z.prefault(
+          z.strictObject({
+            perHour: dflt(int(1, 1_000_000), 200),
+            overrides: dflt(
               // ZZ: numbers no country owns (satellite, international services), a favourite of pumping.
-              .record(z.union([countryCode, z.literal("ZZ")]), int(1, 1_000_000))
-              .refine((overrides) => Object.keys(overrides).length <= 250, "at most 250 countries")
-              .default({}),
-          })
-          .prefault({}),
-        appPerDay: int(1, 10_000_000).default(10_000),
-        blockedPrefixes: z
-          .array(z.string().regex(/^\+[1-9]\d{0,14}$/, "an E.164 prefix such as +88216"))
-          .max(1000)
-          .default([]),
-        conversion: z
-          .strictObject({
-            minSends: int(5, 10_000).default(20),
-            minRate: z.number().min(0).max(1).default(0.2),
-            windowSeconds: int(600, 86_400).default(3600),
-            pauseSeconds: int(60, 86_400).default(3600),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
-    webauthn: webauthnConfigSchema.prefault({}),
-    templates: z
-      .record(locale, localeTemplateSchema)
-      .default({})
+              z
+                .record(z.union([countryCode, z.literal("ZZ")]), int(1, 1_000_000))
+                .check(
+                  z.refine((overrides) => Object.keys(overrides).length <= 250, "at most 250 countries"),
+                ),
+              {},
+            ),
+          }),
+          {},
+        ),
+        appPerDay: dflt(int(1, 10_000_000), 10_000),
+        blockedPrefixes: dflt(
+          z
+            .array(z.string().check(z.regex(/^\+[1-9]\d{0,14}$/, "an E.164 prefix such as +88216")))
+            .check(z.maxLength(1000)),
+          [],
+        ),
+        conversion: z.prefault(
+          z.strictObject({
+            minSends: dflt(int(5, 10_000), 20),
+            minRate: dflt(z.number().check(z.gte(0), z.lte(1)), 0.2),
+            windowSeconds: dflt(int(600, 86_400), 3600),
+            pauseSeconds: dflt(int(60, 86_400), 3600),
+          }),
+          {},
+        ),
+      }),
+      {},
+    ),
+    webauthn: z.prefault(webauthnConfigSchema, {}),
+    templates: z.pipe(
+      dflt(z.record(locale, localeTemplateSchema), {}),
       // `en` was checked above as a partial; completing it from the defaults cannot fail.
-      .transform(
+      z.transform(
         (templates): Templates => ({ ...templates, en: messageTemplateSchema.parse(templates.en ?? {}) }),
       ),
+    ),
   });
 
 /** With the strictest rules: what the cloud accepts. */

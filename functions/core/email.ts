@@ -1,8 +1,8 @@
-import { z } from "zod";
 import { DomainError } from "./errors.ts";
 import { maskEmail } from "./mask.ts";
+import { z } from "./schema.ts";
 
-const emailSchema = z.email().max(254);
+const emailSchema = z.email().check(z.maxLength(254));
 
 export function parseEmail(input: string): { address: string; masked: string } {
   const address = input.trim();

@@ -1,9 +1,9 @@
-import type { z } from "zod";
 import type { AppConfig, ConfigRules } from "./config.ts";
 import type { Breaker, CounterAdd, CounterKey, CountResult, Counts } from "./model/sms-protection.ts";
 import type { StateWrite } from "./model/state-write.ts";
 import type { FactorRecord, UserRecords, UserState } from "./model/user.ts";
 import type { IdempotencyRecord } from "./rules/idempotency.ts";
+import type { z } from "./schema.ts";
 
 /** Times in the domain are epoch milliseconds; the HTTP layer renders ISO-8601. */
 export type EpochMs = number;
@@ -205,7 +205,7 @@ export interface ProviderSecretSchema {
   /** The shape in a few words, for an admin who sent something else. */
   readonly summary: string;
   /** Unknown fields are refused. */
-  readonly schema: z.ZodType<Record<string, unknown>>;
+  readonly schema: z.ZodMiniType<Record<string, unknown>>;
 }
 
 /** Sinch-style providers generate and check the code themselves. */

@@ -1,9 +1,9 @@
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { z } from "zod";
 import { CollectingAudit } from "#adapters/collecting-audit";
 import { issuesToFieldErrors } from "#core/config";
 import { DomainError, invalidRequest } from "#core/errors";
+import type { z } from "#core/schema";
 import { type FunctionName, matchRoute, type Route, routes, routesOf } from "#lib/routes";
 import { authorize } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
@@ -29,7 +29,7 @@ export interface RouteRequest<B> {
 }
 
 export interface RouteImpl<B = unknown> {
-  body?: z.ZodType<B>;
+  body?: z.ZodMiniType<B>;
   /** The one media type the body must have (415 `unsupported_media_type` otherwise); any JSON type when absent. */
   contentType?: string;
   run(request: RouteRequest<B>, deps: HandlerDeps): Promise<HttpResult>;

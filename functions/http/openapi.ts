@@ -41,9 +41,9 @@ interface OperationDoc {
   summary: string;
   status: number;
   /** The success body, from `responses.ts` (none for 204). */
-  response?: z.ZodType;
+  response?: z.core.$ZodType;
   /** The body schema the handler validates with: the same object, so the document cannot drift. */
-  body?: z.ZodType;
+  body?: z.core.$ZodType;
   /** A whole document (config PUT): every field with a default must be sent, so it is described as the schema's output. */
   wholeDocument?: boolean;
   /** A merge patch (config PATCH): any subset of the document, sent as `application/merge-patch+json`. */
@@ -292,7 +292,7 @@ const withoutDialect = (schema: Record<string, unknown>): Record<string, unknown
   return rest;
 };
 
-const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "input"): Record<string, unknown> =>
+const jsonSchema = (schema: z.core.$ZodType, io: "input" | "output" = "input"): Record<string, unknown> =>
   withoutDialect(z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>);
 
 /** The response bodies as components, each named by its id in `responses.ts` and referring to the others by `$ref`. */
@@ -313,14 +313,14 @@ function responseComponents(): Record<string, unknown> {
   );
 }
 
-function refTo(schema: z.ZodType): { $ref: string } {
+function refTo(schema: z.core.$ZodType): { $ref: string } {
   const id = responseSchemas.get(schema)?.id;
   if (!id) throw new Error("a response schema is not registered in responses.ts");
   return { $ref: `${COMPONENTS}${id}` };
 }
 
 /** The config PUT body: every field the service returns, except `version` (If-Match carries it). */
-function documentSchema(schema: z.ZodType): Record<string, unknown> {
+function documentSchema(schema: z.core.$ZodType): Record<string, unknown> {
   const described = jsonSchema(schema, "output");
   const required = Array.isArray(described.required)
     ? described.required.filter((name) => name !== "version")

@@ -10,8 +10,10 @@ import { SMS_BLOCK_REASONS } from "#core/model/sms-protection";
  */
 export const responseSchemas = z.registry<{ id: string }>();
 
-const named = <T extends z.ZodType>(id: string, description: string, schema: T): T => {
-  const described = schema.describe(description) as T;
+/** As classic zod's `.describe()` does it, so it also takes the request schemas, which are `zod/mini` (`#core/schema`). */
+const named = <T extends z.core.$ZodType>(id: string, description: string, schema: T): T => {
+  const described = z.core.clone(schema) as T;
+  z.globalRegistry.add(described, { description });
   responseSchemas.add(described, { id });
   return described;
 };

@@ -1,22 +1,22 @@
-import { z } from "zod";
 import { isCountryCode, issuesToFieldErrors, userIdSchema, wellFormed } from "#core/config";
 import { invalidRequest } from "#core/errors";
 import { localeField as locale } from "#core/factors/code-kind";
 import { factorKinds } from "#core/factors/registry";
+import { z } from "#core/schema";
 
-const code = z.string().min(1).max(64);
+const code = z.string().check(z.minLength(1), z.maxLength(64));
 
 /** The end user's address as the client app saw it: SMS protection limits per IP, the audit trail records it. */
-const clientIp = z
-  .union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address such as 203.0.113.7 or 2001:db8::1" })
-  .optional();
+const clientIp = z.optional(
+  z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address such as 203.0.113.7 or 2001:db8::1" }),
+);
 
 /** One member per registered factor kind: a new kind brings its own enrollment body. */
 export const enrollBody = z.discriminatedUnion(
   "type",
-  factorKinds.map((kind) => kind.enrollBody.extend({ clientIp })) as unknown as [
-    z.ZodObject,
-    ...z.ZodObject[],
+  factorKinds.map((kind) => z.extend(kind.enrollBody, { clientIp })) as unknown as [
+    z.ZodMiniObject,
+    ...z.ZodMiniObject[],
   ],
 );
 
@@ -24,55 +24,65 @@ export const enrollBody = z.discriminatedUnion(
 const credential = z.record(z.string(), z.unknown());
 
 /** Exactly one proof: a code, or a credential. */
-const oneProof = (body: { code?: unknown; credential?: unknown }, ctx: z.RefinementCtx) => {
+const oneProof = (body: { code?: unknown; credential?: unknown }, ctx: z.core.$RefinementCtx) => {
   if ((body.code === undefined) === (body.credential === undefined)) {
     ctx.addIssue({ code: "custom", path: ["code"], message: "send exactly one of code and credential" });
   }
 };
 
-export const activateBody = z
-  .strictObject({ code: code.optional(), credential: credential.optional() })
-  .superRefine(oneProof)
-  .transform((body) =>
+export const activateBody = z.pipe(
+  z
+    .strictObject({ code: z.optional(code), credential: z.optional(credential) })
+    .check(z.superRefine(oneProof)),
+  z.transform((body) =>
     body.credential === undefined ? { code: body.code ?? "" } : { credential: body.credential },
-  );
+  ),
+);
 
 /** Code channels, and kinds that start their own challenge (`webauthn`): from the registry. */
 const challengeChannels = factorKinds.filter((k) => k.channel || k.startChallenge).map((k) => k.type);
 
 export const challengeBody = z.strictObject({
   userId: userIdSchema,
-  channel: z.enum(["auto", ...challengeChannels] as [string, ...string[]]).default("auto"),
-  purpose: z.enum(["login", "step_up", "password_change"]).default("login"),
+  channel: z._default(z.enum(["auto", ...challengeChannels] as [string, ...string[]]), "auto"),
+  purpose: z._default(z.enum(["login", "step_up", "password_change"]), "login"),
   locale,
   clientIp,
 });
 
-export const verificationBody = z
-  .strictObject({
-    userId: userIdSchema,
-    code: code.optional(),
-    credential: credential.optional(),
-    challengeId: z.string().min(1).max(128).optional(),
-  })
-  .superRefine((body, ctx) => {
-    oneProof(body, ctx);
-    if (body.credential !== undefined && body.challengeId === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["challengeId"],
-        message: "a credential answers a challenge: send its id",
-      });
-    }
-  })
-  .transform(({ code, credential, ...rest }) =>
+export const verificationBody = z.pipe(
+  z
+    .strictObject({
+      userId: userIdSchema,
+      code: z.optional(code),
+      credential: z.optional(credential),
+      challengeId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    })
+    .check(
+      z.superRefine((body, ctx) => {
+        oneProof(body, ctx);
+        if (body.credential !== undefined && body.challengeId === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["challengeId"],
+            message: "a credential answers a challenge: send its id",
+          });
+        }
+      }),
+    ),
+  z.transform(({ code, credential, ...rest }) =>
     credential === undefined ? { ...rest, code: code ?? "" } : { ...rest, credential },
-  );
+  ),
+);
 
-export const validateSessionBody = z.strictObject({ sessionToken: z.string().min(1).max(512) });
+export const validateSessionBody = z.strictObject({
+  sessionToken: z.string().check(z.minLength(1), z.maxLength(512)),
+});
 
 export const createAppBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).refine(wellFormed, "must be well-formed text"),
+  name: z
+    .string()
+    .check(z.trim(), z.minLength(1), z.maxLength(100), z.refine(wellFormed, "must be well-formed text")),
 });
 
 /** Config bodies are checked by the config schema itself, so errors come back as `invalid_config`. */
@@ -100,23 +110,23 @@ export const isoOrNull = (epochMs: number | null | undefined): string | null =>
 
 export const testMessageBody = z.strictObject({
   channel: z.enum(["sms", "email"]),
-  to: z.string().min(1).max(320),
+  to: z.string().check(z.minLength(1), z.maxLength(320)),
 });
 
 export const resumeCountryBody = z.strictObject({
-  country: z
-    .string()
-    .refine(isCountryCode, "an ISO 3166 alpha-2 country code such as US")
-    .or(z.literal("ZZ")),
+  country: z.union([
+    z.string().check(z.refine(isCountryCode, "an ISO 3166 alpha-2 country code such as US")),
+    z.literal("ZZ"),
+  ]),
 });
 
 /** Secret bodies are checked against the provider's shape by the use case. */
 export const secretBody = z.record(z.string(), z.unknown());
 
 const auditQuerySchema = z.strictObject({
-  userId: userIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(512).optional(),
+  userId: z.optional(userIdSchema),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
 });
 
 export function auditQuery(query: Record<string, string | undefined>): z.output<typeof auditQuerySchema> {

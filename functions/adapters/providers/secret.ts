@@ -1,15 +1,15 @@
 import { isDeepStrictEqual } from "node:util";
-import type { z } from "zod";
 import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import type { ProviderSecretSchema, Secrets } from "#core/ports";
+import type { z } from "#core/schema";
 
 /**
  * A provider's credentials: ONE schema, which the admin route checks a secret with before storing
  * it and the adapter checks it with on every read.
  */
 export interface ProviderSecretSpec<S extends Record<string, unknown>> extends ProviderSecretSchema {
-  readonly schema: z.ZodType<S>;
+  readonly schema: z.ZodMiniType<S>;
   /** The provider's name in messages, e.g. `Twilio`. */
   readonly label: string;
   /** Which secret an app's config names for this provider. */

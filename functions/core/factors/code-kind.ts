@@ -1,15 +1,14 @@
-import { z } from "zod";
 import type { FactorRecord } from "../model/user.ts";
 import type { CodeChannel } from "../ports.ts";
 import { slotKey } from "../rules/challenges.ts";
+import { z } from "../schema.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
 import { codeOf, type FactorKind } from "./kind.ts";
 import { checkSentCode, sentCodeVerifier } from "./sent-code.ts";
 
-export const localeField = z
-  .string()
-  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR")
-  .optional();
+export const localeField = z.optional(
+  z.string().check(z.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR")),
+);
 
 /** A factor reached by a sent code: its address is parsed and masked at enrollment, and a code confirms it. */
 export function codeKind<T extends CodeChannel, F extends string>(spec: {
@@ -25,7 +24,7 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
     proof: "code",
     enrollBody: z.strictObject({
       type: z.literal(spec.channel),
-      [spec.field]: z.string().min(1).max(spec.maxLength),
+      [spec.field]: z.string().check(z.minLength(1), z.maxLength(spec.maxLength)),
       locale: localeField,
     }),
     async enroll(_deps, ctx, request) {

@@ -1,7 +1,7 @@
-import type { z } from "zod";
 import type { DomainError } from "../errors.ts";
 import type { ActiveFactor, ChallengePurpose, FactorRecord, UserState } from "../model/user.ts";
 import type { CodeChannel, Deps, EpochMs, VerificationMethod } from "../ports.ts";
+import type { z } from "../schema.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
 import type { Check } from "../verification.ts";
 
@@ -53,7 +53,7 @@ export interface FactorKind {
   /** What activates it (and, for its own verifier, what verifies it). */
   readonly proof: ProofKind;
   /** The enrollment body, `type` included (a member of the route's discriminated union). */
-  readonly enrollBody: z.ZodObject;
+  readonly enrollBody: z.ZodMiniObject;
   /** A pending factor from the request, and what its response reveals once (a TOTP secret). */
   enroll(
     deps: Deps,

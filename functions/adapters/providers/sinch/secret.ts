@@ -1,10 +1,10 @@
-import { z } from "zod";
+import { z } from "#core/schema";
 import type { ProviderSecretSpec } from "../secret.ts";
 
 /** The Sinch secret (`sms.sinch.secretName`, usually `sinch-verification-api`): the application key and its (base64) secret. */
 export const sinchSecretSchema = z.strictObject({
-  authenticationId: z.string().min(1).max(200),
-  secret: z.string().min(1).max(500),
+  authenticationId: z.string().check(z.minLength(1), z.maxLength(200)),
+  secret: z.string().check(z.minLength(1), z.maxLength(500)),
 });
 
 export type SinchSecret = z.infer<typeof sinchSecretSchema>;

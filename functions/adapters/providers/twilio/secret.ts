@@ -1,8 +1,8 @@
-import { z } from "zod";
+import { z } from "#core/schema";
 import type { ProviderSecretSpec } from "../secret.ts";
 
-const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex digits");
-const authToken = z.string().min(16).max(128);
+const accountSid = z.string().check(z.regex(/^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex digits"));
+const authToken = z.string().check(z.minLength(16), z.maxLength(128));
 
 /**
  * The Twilio secret (`sms.secretName`, usually `twilio`): the main account, and subaccounts by
@@ -11,17 +11,18 @@ const authToken = z.string().min(16).max(128);
 export const twilioSecretSchema = z.strictObject({
   accountSid,
   authToken,
-  subaccounts: z
-    .array(
-      z.strictObject({
-        dialingCode: z.string().regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +91 or +1809"),
-        accountSid,
-        authToken,
-        senderPhone: z.string().regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number"),
-      }),
-    )
-    .max(50)
-    .optional(),
+  subaccounts: z.optional(
+    z
+      .array(
+        z.strictObject({
+          dialingCode: z.string().check(z.regex(/^\+[1-9]\d{0,3}$/, "a dialing code such as +91 or +1809")),
+          accountSid,
+          authToken,
+          senderPhone: z.string().check(z.regex(/^\+[1-9]\d{6,14}$/, "an E.164 phone number")),
+        }),
+      )
+      .check(z.maxLength(50)),
+  ),
 });
 
 export type TwilioSecret = z.infer<typeof twilioSecretSchema>;

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { issuerOf, wellFormed } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
 import { maskEmail } from "../../mask.ts";
@@ -7,6 +6,7 @@ import type { FactorRecord, UserState } from "../../model/user.ts";
 import { codeExpiredError, invalidCodeError } from "../../policy.ts";
 import type { Deps } from "../../ports.ts";
 import { activeOfType, provesFactor } from "../../rules/factors.ts";
+import { z } from "../../schema.ts";
 import { decryptSecret, encryptSecret } from "../../secret-box.ts";
 import { matchTotp, newTotpSecret, otpauthUri, qrCodes } from "../../totp.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
@@ -65,7 +65,11 @@ export const totp: FactorKind = {
   proof: "code",
   enrollBody: z.strictObject({
     type: z.literal("totp"),
-    label: z.string().trim().min(1).max(128).refine(wellFormed, "must be well-formed text").optional(),
+    label: z.optional(
+      z
+        .string()
+        .check(z.trim(), z.minLength(1), z.maxLength(128), z.refine(wellFormed, "must be well-formed text")),
+    ),
   }),
   async enroll(deps, ctx, request) {
     const label = typeof request.body.label === "string" ? request.body.label : request.userId;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "../../schema.ts";
 
 /**
  * A WebAuthn relying party id: a domain name (lowercase, no scheme, port or path) or
@@ -33,36 +33,44 @@ export function originProblem(value: string, rpId: string | null): string | unde
 /** The app's `webauthn` block (API.md "App configuration"). */
 export const webauthnConfigSchema = z
   .strictObject({
-    rpId: z
-      .string()
-      .max(253)
-      .refine(isRpId, "a domain name such as example.com (or localhost), no scheme, port or path")
-      .nullable()
-      .default(null),
+    rpId: z._default(
+      z.nullable(
+        z
+          .string()
+          .check(
+            z.maxLength(253),
+            z.refine(isRpId, "a domain name such as example.com (or localhost), no scheme, port or path"),
+          ),
+      ),
+      null,
+    ),
     // The refine is config.ts's `wellFormed`, inlined: config.ts imports this file.
-    rpName: z
-      .string()
-      .trim()
-      .min(1)
-      .max(100)
-      .refine((s) => !/\p{Cs}/u.test(s), "must be well-formed text")
-      .optional(),
-    origins: z.array(z.string().max(2048)).max(20).default([]),
-    userVerification: z.enum(["required", "preferred", "discouraged"]).default("preferred"),
-    attestation: z.enum(["none", "direct"]).default("none"),
+    rpName: z.optional(
+      z.string().check(
+        z.trim(),
+        z.minLength(1),
+        z.maxLength(100),
+        z.refine((s) => !/\p{Cs}/u.test(s), "must be well-formed text"),
+      ),
+    ),
+    origins: z._default(z.array(z.string().check(z.maxLength(2048))).check(z.maxLength(20)), []),
+    userVerification: z._default(z.enum(["required", "preferred", "discouraged"]), "preferred"),
+    attestation: z._default(z.enum(["none", "direct"]), "none"),
   })
-  .superRefine((config, ctx) => {
-    config.origins.forEach((origin, index) => {
-      const problem = originProblem(origin, config.rpId);
-      if (problem) ctx.addIssue({ code: "custom", path: ["origins", index], message: problem });
-    });
-    if (config.rpId !== null && config.origins.length === 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["origins"],
-        message: "list at least one origin the browser runs on when rpId is set",
+  .check(
+    z.superRefine((config, ctx) => {
+      config.origins.forEach((origin, index) => {
+        const problem = originProblem(origin, config.rpId);
+        if (problem) ctx.addIssue({ code: "custom", path: ["origins", index], message: problem });
       });
-    }
-  });
+      if (config.rpId !== null && config.origins.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["origins"],
+          message: "list at least one origin the browser runs on when rpId is set",
+        });
+      }
+    }),
+  );
 
 export type WebauthnConfig = z.output<typeof webauthnConfigSchema>;

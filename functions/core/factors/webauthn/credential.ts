@@ -1,12 +1,10 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
-import { z } from "zod";
 import { activeFactorsOf, type UserState } from "../../model/user.ts";
+import { z } from "../../schema.ts";
 
 const base64url = z
   .string()
-  .min(1)
-  .max(8192)
-  .regex(/^[A-Za-z0-9_-]+={0,2}$/, "base64url");
+  .check(z.minLength(1), z.maxLength(8192), z.regex(/^[A-Za-z0-9_-]+={0,2}$/, "base64url"));
 
 /** What the factor item keeps from enrollment: the registration challenge and when it expires. */
 export const pendingSchema = z.object({ challenge: base64url, challengeExpiresAt: z.number() });
@@ -16,11 +14,11 @@ export const storedCredentialSchema = z.object({
   credentialId: base64url,
   /** COSE public key, base64url. */
   publicKey: base64url,
-  signCount: z.number().int().min(0),
-  transports: z.array(z.string()).default([]),
+  signCount: z.number().check(z.int(), z.gte(0)),
+  transports: z._default(z.array(z.string()), []),
   backupEligible: z.boolean(),
   backedUp: z.boolean(),
-  aaguid: z.string().optional(),
+  aaguid: z.optional(z.string()),
 });
 export type StoredCredential = z.output<typeof storedCredentialSchema>;
 
@@ -47,8 +45,8 @@ const common = {
   id: base64url,
   rawId: base64url,
   type: z.literal("public-key"),
-  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
+  authenticatorAttachment: z.optional(z.enum(["platform", "cross-platform"])),
+  clientExtensionResults: z.optional(z.record(z.string(), z.unknown())),
 };
 
 const registrationShape = z.object({
@@ -56,7 +54,7 @@ const registrationShape = z.object({
   response: z.object({
     clientDataJSON: base64url,
     attestationObject: base64url,
-    transports: z.array(z.string().max(32)).max(16).optional(),
+    transports: z.optional(z.array(z.string().check(z.maxLength(32))).check(z.maxLength(16))),
   }),
 });
 
@@ -66,7 +64,7 @@ const authenticationShape = z.object({
     clientDataJSON: base64url,
     authenticatorData: base64url,
     signature: base64url,
-    userHandle: base64url.optional(),
+    userHandle: z.optional(base64url),
   }),
 });
 

@@ -1,5 +1,4 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { z } from "zod";
 import { recordAudit } from "../../audit.ts";
 import { wellFormed } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
@@ -17,6 +16,7 @@ import {
   VERIFICATION_PURPOSES,
 } from "../../rules/challenges.ts";
 import { provesFactor } from "../../rules/factors.ts";
+import { z } from "../../schema.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
 import type { Check } from "../../verification.ts";
 import type { ActivationCheck, FactorKind, Verifier } from "../kind.ts";
@@ -216,7 +216,11 @@ export const webauthn: FactorKind = {
   proof: "credential",
   enrollBody: z.strictObject({
     type: z.literal("webauthn"),
-    label: z.string().trim().min(1).max(64).refine(wellFormed, "must be well-formed text").optional(),
+    label: z.optional(
+      z
+        .string()
+        .check(z.trim(), z.minLength(1), z.maxLength(64), z.refine(wellFormed, "must be well-formed text")),
+    ),
   }),
   async enroll(deps, ctx, request) {
     const rp = relyingParty(ctx);

@@ -1,6 +1,6 @@
 import type { FieldError } from "./errors.ts";
 import { webauthnConfigSchema } from "./factors/webauthn/config.ts";
-import { z } from "./schema.ts";
+import * as z from "./schema.ts";
 
 /** The id a client app uses for its end user: 1–128 of `[A-Za-z0-9._@+-]`. */
 export const userIdSchema = z
@@ -272,9 +272,13 @@ const buildAppConfigSchema = (rules: ConfigRules) =>
 
 /** With the strictest rules: what the cloud accepts. */
 export const appConfigSchema = buildAppConfigSchema({});
-const loopbackAppConfigSchema = buildAppConfigSchema({ allowLoopbackProviderUrls: true });
-const schemaFor = (rules: ConfigRules) =>
-  rules.allowLoopbackProviderUrls === true ? loopbackAppConfigSchema : appConfigSchema;
+// Only the local stack allows loopback provider URLs: the cloud functions never build this one.
+let loopbackAppConfigSchema: typeof appConfigSchema | undefined;
+function schemaFor(rules: ConfigRules): typeof appConfigSchema {
+  if (rules.allowLoopbackProviderUrls !== true) return appConfigSchema;
+  loopbackAppConfigSchema ??= buildAppConfigSchema({ allowLoopbackProviderUrls: true });
+  return loopbackAppConfigSchema;
+}
 
 export type AppConfig = z.output<typeof appConfigSchema>;
 export type AppConfigInput = z.input<typeof appConfigSchema>;

@@ -1,6 +1,6 @@
 import { DomainError } from "./errors.ts";
 import { maskEmail } from "./mask.ts";
-import { z } from "./schema.ts";
+import * as z from "./schema.ts";
 
 const emailSchema = z.email().check(z.maxLength(254));
 

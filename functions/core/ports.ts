@@ -3,7 +3,7 @@ import type { Breaker, CounterAdd, CounterKey, CountResult, Counts } from "./mod
 import type { StateWrite } from "./model/state-write.ts";
 import type { FactorRecord, UserRecords, UserState } from "./model/user.ts";
 import type { IdempotencyRecord } from "./rules/idempotency.ts";
-import type { z } from "./schema.ts";
+import type * as z from "./schema.ts";
 
 /** Times in the domain are epoch milliseconds; the HTTP layer renders ISO-8601. */
 export type EpochMs = number;
@@ -150,6 +150,8 @@ export interface OutgoingEmail {
 export interface OutgoingSms {
   to: string;
   body: string;
+  /** The number's country, when SMS protection already knows it: a provider choosing a sender by country need not look it up. */
+  country?: string;
 }
 
 export interface Delivery {

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { CollectingAudit } from "#adapters/collecting-audit";
 import { issuesToFieldErrors } from "#core/config";
 import { DomainError, invalidRequest } from "#core/errors";
-import type { z } from "#core/schema";
+import type * as z from "#core/schema";
 import { type FunctionName, matchRoute, type Route, routes, routesOf } from "#lib/routes";
 import { authorize } from "./auth.ts";
 import { readJsonBody } from "./body.ts";

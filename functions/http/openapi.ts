@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { appConfigSchema } from "#core/config";
 import type { ErrorCode } from "#core/errors";
 import { type Route, routes } from "#lib/routes";

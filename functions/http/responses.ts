@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod";
+import { clone } from "zod/v4/core";
 import { appConfigSchema } from "#core/config";
 import { factorKinds } from "#core/factors/registry";
 import { SMS_BLOCK_REASONS } from "#core/model/sms-protection";
@@ -10,9 +11,9 @@ import { SMS_BLOCK_REASONS } from "#core/model/sms-protection";
  */
 export const responseSchemas = z.registry<{ id: string }>();
 
-/** As classic zod's `.describe()` does it, so it also takes the request schemas, which are `zod/mini` (`#core/schema`). */
+/** As classic zod's `.describe()` does it, so it also takes the request schemas, which are `zod/mini` (`#core/schema`). Namespace imports keep the lazily loaded document's zod to what it uses. */
 const named = <T extends z.core.$ZodType>(id: string, description: string, schema: T): T => {
-  const described = z.core.clone(schema) as T;
+  const described = clone(schema) as T;
   z.globalRegistry.add(described, { description });
   responseSchemas.add(described, { id });
   return described;

@@ -2,7 +2,7 @@ import { isCountryCode, issuesToFieldErrors, userIdSchema, wellFormed } from "#c
 import { invalidRequest } from "#core/errors";
 import { localeField as locale } from "#core/factors/code-kind";
 import { factorKinds } from "#core/factors/registry";
-import { z } from "#core/schema";
+import * as z from "#core/schema";
 
 const code = z.string().check(z.minLength(1), z.maxLength(64));
 

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import type { ProviderSecretSchema, Secrets } from "#core/ports";
-import type { z } from "#core/schema";
+import type * as z from "#core/schema";
 
 /**
  * A provider's credentials: ONE schema, which the admin route checks a secret with before storing

@@ -1,7 +1,7 @@
 import type { DomainError } from "../errors.ts";
 import type { ActiveFactor, ChallengePurpose, FactorRecord, UserState } from "../model/user.ts";
 import type { CodeChannel, Deps, EpochMs, VerificationMethod } from "../ports.ts";
-import type { z } from "../schema.ts";
+import type * as z from "../schema.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
 import type { Check } from "../verification.ts";
 

@@ -1,4 +1,4 @@
-import { z } from "#core/schema";
+import * as z from "#core/schema";
 import type { ProviderSecretSpec } from "../secret.ts";
 
 /** The Sinch secret (`sms.sinch.secretName`, usually `sinch-verification-api`): the application key and its (base64) secret. */

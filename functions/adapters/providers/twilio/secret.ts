@@ -1,4 +1,4 @@
-import { z } from "#core/schema";
+import * as z from "#core/schema";
 import type { ProviderSecretSpec } from "../secret.ts";
 
 const accountSid = z.string().check(z.regex(/^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex digits"));

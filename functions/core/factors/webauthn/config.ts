@@ -1,4 +1,4 @@
-import { z } from "../../schema.ts";
+import * as z from "../../schema.ts";
 
 /**
  * A WebAuthn relying party id: a domain name (lowercase, no scheme, port or path) or

@@ -1,6 +1,6 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { activeFactorsOf, type UserState } from "../../model/user.ts";
-import { z } from "../../schema.ts";
+import * as z from "../../schema.ts";
 
 const base64url = z
   .string()

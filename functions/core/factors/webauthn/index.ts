@@ -16,7 +16,7 @@ import {
   VERIFICATION_PURPOSES,
 } from "../../rules/challenges.ts";
 import { provesFactor } from "../../rules/factors.ts";
-import { z } from "../../schema.ts";
+import * as z from "../../schema.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
 import type { Check } from "../../verification.ts";
 import type { ActivationCheck, FactorKind, Verifier } from "../kind.ts";

@@ -1,7 +1,11 @@
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { AppConfig } from "./config.ts";
 import { DomainError } from "./errors.ts";
 import { maskPhone } from "./mask.ts";
+
+// Loaded by the first number parsed, not at import: 190 KiB of numbering plans that verify never needs,
+// and send only for a factor enrolled before its country was kept (the build puts it in its own chunk).
+let library: Promise<typeof import("libphonenumber-js/max")> | undefined;
+const numberingPlans = () => (library ??= import("libphonenumber-js/max"));
 
 export interface ParsedPhone {
   e164: string;
@@ -13,7 +17,8 @@ export interface ParsedPhone {
  * National numbers take the app's default dialing code. Uses libphonenumber-js's full
  * metadata so a number is checked against the real numbering plan, not only its length.
  */
-export function parsePhone(input: string, config: AppConfig): ParsedPhone {
+export async function parsePhone(input: string, config: AppConfig): Promise<ParsedPhone> {
+  const { parsePhoneNumberFromString } = await numberingPlans();
   const raw = input.trim().replace(/^00/, "+");
   const parsed = parsePhoneNumberFromString(raw, {
     defaultCallingCode: config.sms.defaultCountryCode.slice(1),
@@ -37,4 +42,6 @@ export function parsePhone(input: string, config: AppConfig): ParsedPhone {
   return { e164: parsed.number, country, masked: maskPhone(parsed.number, parsed.countryCallingCode) };
 }
 
-export const countryOf = (e164: string): string | undefined => parsePhoneNumberFromString(e164)?.country;
+/** The country that owns an E.164 number, if any. */
+export const countryOf = async (e164: string): Promise<string | undefined> =>
+  (await numberingPlans()).parsePhoneNumberFromString(e164)?.country;

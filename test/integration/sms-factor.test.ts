@@ -1,4 +1,9 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keys } from "#adapters/dynamodb-items";
+import { LOCAL_AWS } from "#lib/local-services";
+import { TABLE_NAME } from "#lib/local-stack";
 import { type Harness, putConfig, startHarness } from "../support/harness.ts";
 
 let h: Harness;
@@ -52,5 +57,42 @@ describe("sms factors on the local stack (outbox provider)", () => {
     expect(french.status).toBe(400);
     expect(french.body.code).toBe("country_not_allowed");
     expect(await h.stack.outboxMessages("+33612345678")).toHaveLength(0);
+  });
+
+  it("keeps the number's country from enrollment, so a send counts it without numbering plans; an older factor is looked up", async () => {
+    await putConfig(h, "default", (config) => {
+      (config.sms as Record<string, unknown>).allowedCountries = ["*"];
+    });
+    // +44 7911 12xxxx is Guernsey's: only the numbering plan, not the dialing code, tells it from GB.
+    const enrolled = await h.call("POST", "/v1/users/gg/factors", {
+      body: { type: "sms", phone: "+447911123456" },
+    });
+    expect(enrolled.status).toBe(201);
+    const countries = async () => {
+      const view = await h.call("GET", "/v1/admin/apps/default/sms-protection", { auth: "admin" });
+      return view.body.countries as Array<{ country: string; sentInWindow: number }>;
+    };
+    expect((await countries()).find((c) => c.country === "GG")?.sentInWindow).toBe(1);
+    const activated = await h.call("POST", `/v1/users/gg/factors/${enrolled.body.factorId}/activate`, {
+      body: { code: await h.latestCode("+447911123456") },
+    });
+    expect(activated.status).toBe(200);
+
+    // A factor enrolled before the country was kept: the send looks it up.
+    const documents = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...LOCAL_AWS, endpoint: h.stack.dynamoEndpoint }),
+    );
+    await documents.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: keys.factor("default", "gg", String(enrolled.body.factorId)),
+        UpdateExpression: "REMOVE country",
+        ConditionExpression: "country = :gg",
+        ExpressionAttributeValues: { ":gg": "GG" },
+      }),
+    );
+    const sent = await h.call("POST", "/v1/challenges", { body: { userId: "gg" } });
+    expect(sent.status).toBe(201);
+    expect((await countries()).find((c) => c.country === "GG")?.sentInWindow).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import type { FactorRecord } from "../model/user.ts";
 import type { CodeChannel } from "../ports.ts";
 import { slotKey } from "../rules/challenges.ts";
-import { z } from "../schema.ts";
+import * as z from "../schema.ts";
 import type { AppContext } from "../use-cases/app-config.ts";
 import { codeOf, type FactorKind } from "./kind.ts";
 import { checkSentCode, sentCodeVerifier } from "./sent-code.ts";
@@ -15,7 +15,10 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
   channel: T;
   field: F;
   maxLength: number;
-  parse: (input: string, ctx: AppContext) => { address: string; masked: string };
+  parse: (
+    input: string,
+    ctx: AppContext,
+  ) => Promise<{ address: string; masked: string; country?: string | undefined }>;
 }): FactorKind {
   return {
     type: spec.channel,
@@ -28,7 +31,7 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
       locale: localeField,
     }),
     async enroll(_deps, ctx, request) {
-      const { address, masked } = spec.parse(String(request.body[spec.field]), ctx);
+      const { address, masked, country } = await spec.parse(String(request.body[spec.field]), ctx);
       const factor: FactorRecord = {
         factorId: request.factorId,
         appId: ctx.app.appId,
@@ -36,6 +39,7 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
         type: spec.channel,
         destination: masked,
         address,
+        ...(country ? { country } : {}),
         createdAt: request.now,
       };
       return { factor };

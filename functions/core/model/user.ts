@@ -76,6 +76,8 @@ export interface FactorRecord {
   destination: string;
   /** E.164 phone or email address; never logged. */
   address?: string;
+  /** The country owning an SMS factor's number, found at enrollment, so sending needs no numbering plans. Absent on older factors. */
+  country?: string;
   totpSecret?: EncryptedValue;
   /** What the kind keeps on its item at enrollment (a WebAuthn registration challenge); never changed after. */
   data?: Readonly<Record<string, unknown>>;

@@ -69,7 +69,11 @@ export async function issueCode(
   const text = templatesFor(config, input.locale);
   const values = { app: config.totp.issuer ?? app.name, code, minutes: minutesOf(config.code.ttlSeconds) };
 
-  const deliver = async (target: CodeTarget, address: string): Promise<string | undefined> => {
+  const deliver = async (
+    target: CodeTarget,
+    address: string,
+    country: string | undefined,
+  ): Promise<string | undefined> => {
     if (target.channel === "email") {
       await deps.email(config).sendEmail({
         to: address,
@@ -96,7 +100,10 @@ export async function issueCode(
       );
       return started.verificationId;
     }
-    await sms.sendSms({ to: address, body: renderTemplate(text.sms, values) }, config);
+    await sms.sendSms(
+      { to: address, body: renderTemplate(text.sms, values), ...(country ? { country } : {}) },
+      config,
+    );
     return undefined;
   };
 
@@ -127,6 +134,7 @@ export async function issueCode(
               to: address,
               destination: target.factor.destination,
               clientIp: input.clientIp,
+              country: target.factor.country,
             })
           : undefined;
     } catch (error) {
@@ -142,7 +150,11 @@ export async function issueCode(
     }
     try {
       if (!address) throw new ProviderError(target.channel, "no_address", "factor has no address");
-      verificationId = await withTimeout(deliver(target, address), PROVIDER_TIMEOUT_MS, target.channel);
+      verificationId = await withTimeout(
+        deliver(target, address, admission?.kind === "admitted" ? admission.country : target.factor.country),
+        PROVIDER_TIMEOUT_MS,
+        target.channel,
+      );
     } catch (error) {
       // Whatever went wrong inside a provider adapter, that channel failed: try the next one.
       lastError =

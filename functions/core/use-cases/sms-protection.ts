@@ -33,6 +33,8 @@ export interface SmsAttempt {
   destination: string;
   /** The end user's IP as the client app sent it: the per-IP limits count only this. */
   clientIp?: string;
+  /** The number's country as enrollment found it; absent, it is looked up. */
+  country?: string;
 }
 
 export type SmsAdmission =
@@ -54,7 +56,7 @@ const nothing = async (): Promise<void> => undefined;
  */
 export async function admitSms(deps: Deps, ctx: AppContext, attempt: SmsAttempt): Promise<SmsAdmission> {
   const protection = ctx.config.smsProtection;
-  const country = countryOf(attempt.to) ?? UNKNOWN_COUNTRY;
+  const country = attempt.country ?? (await countryOf(attempt.to)) ?? UNKNOWN_COUNTRY;
   if (protection.mode === "off") return { kind: "admitted", country, confirm: nothing, release: nothing };
   const { appId } = ctx.app;
   const now = deps.clock.now();

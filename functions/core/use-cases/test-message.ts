@@ -35,7 +35,7 @@ export async function sendTestMessage(
         "email",
       );
     }
-    const { e164 } = parsePhone(input.to, config);
+    const { e164 } = await parsePhone(input.to, config);
     const fault = channelSetupFault(config, "sms");
     if (fault) throw setupFaultError(config, fault);
     const sms = deps.sms(config);

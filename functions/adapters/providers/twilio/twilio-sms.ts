@@ -44,7 +44,12 @@ const nonEmpty = (value: unknown): value is string => typeof value === "string" 
  * (longest wins), else the Messaging Service, else the first sender listing the
  * destination's country, else the default sender.
  */
-export function chooseTwilioRoute(to: string, secret: TwilioSecret, config: AppConfig): TwilioRoute {
+export function chooseTwilioRoute(
+  to: string,
+  country: string | undefined,
+  secret: TwilioSecret,
+  config: AppConfig,
+): TwilioRoute {
   const sub = (secret.subaccounts ?? [])
     .filter((s) => to.startsWith(s.dialingCode))
     .sort((a, b) => b.dialingCode.length - a.dialingCode.length)[0];
@@ -53,7 +58,6 @@ export function chooseTwilioRoute(to: string, secret: TwilioSecret, config: AppC
   }
   const account = { accountSid: secret.accountSid, authToken: secret.authToken };
   if (config.sms.messagingServiceSid) return { account, messagingServiceSid: config.sms.messagingServiceSid };
-  const country = countryOf(to);
   const sender = country ? config.sms.senders.find((s) => s.countries.includes(country)) : undefined;
   if (sender) return { account, from: sender.number };
   if (config.sms.defaultSender) return { account, from: config.sms.defaultSender };
@@ -82,15 +86,18 @@ export class TwilioSms implements SmsProvider {
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery> {
+  async sendSms(message: OutgoingSms, config: AppConfig): Promise<Delivery> {
     const source = { secrets: this.secrets, spec: twilioSecret, name: twilioSecret.secretNameIn(config) };
+    // Only a sender chosen by country needs it; SMS protection has usually found it already.
+    const needsCountry = !config.sms.messagingServiceSid && config.sms.senders.length > 0;
+    const country = message.country ?? (needsCountry ? await countryOf(message.to) : undefined);
     return withRotatingSecret(
       source,
-      (secret) => this.send(chooseTwilioRoute(message.to, secret, config), message),
+      (secret) => this.send(chooseTwilioRoute(message.to, country, secret, config), message),
       // A retry is worth it only when the account this destination uses got new credentials.
       (secret) => {
         try {
-          return chooseTwilioRoute(message.to, secret, config).account;
+          return chooseTwilioRoute(message.to, country, secret, config).account;
         } catch {
           return undefined;
         }

@@ -5,5 +5,5 @@ export const email = codeKind({
   channel: "email",
   field: "email",
   maxLength: 320,
-  parse: (input) => parseEmail(input),
+  parse: async (input) => parseEmail(input),
 });

@@ -5,8 +5,8 @@ export const sms = codeKind({
   channel: "sms",
   field: "phone",
   maxLength: 64,
-  parse: (input, ctx) => {
-    const { e164, masked } = parsePhone(input, ctx.config);
-    return { address: e164, masked };
+  parse: async (input, ctx) => {
+    const { e164, masked, country } = await parsePhone(input, ctx.config);
+    return { address: e164, masked, country };
   },
 });

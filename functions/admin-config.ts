@@ -1,7 +1,6 @@
-import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { SesDeliverySetup } from "#adapters/delivery-setup/ses-delivery-setup";
 import { providerSecretSchemas } from "#adapters/providers/secret-schemas";
 import { DomainError, invalidRequest } from "#core/errors";
+import type { DeliverySetup } from "#core/ports";
 import {
   createApiKey,
   getUser,
@@ -21,7 +20,6 @@ import { cloudDeps, cloudRequestHandler } from "#http/cloud-deps";
 import { allProviders } from "#http/cloud-providers";
 import { once } from "#http/deps";
 import { createHandler, json, noContent, type RouteImpls, route } from "#http/handler";
-import { openApiDocument } from "#http/openapi";
 import {
   auditQuery,
   configBody,
@@ -195,12 +193,15 @@ export const adminRoutes: RouteImpls = {
     },
   }),
   "GET /openapi.json": route({
-    run: async ({ origin, headers }) =>
-      json(200, openApiDocument({ ...origin, proto: headers["x-forwarded-proto"] }), {
+    run: async ({ origin, headers }) => {
+      // The document is built with classic zod's JSON Schema output: loaded by the first request for it, not by every cold start.
+      const { openApiDocument } = await import("#http/openapi");
+      return json(200, openApiDocument({ ...origin, proto: headers["x-forwarded-proto"] }), {
         "cache-control": "public, max-age=300",
         // `servers` is built from these: a shared cache must not hand one host's document to another.
         vary: "Host, X-Forwarded-Proto",
-      }),
+      });
+    },
   }),
   "GET /healthz": route({ run: async () => json(200, { ok: true }) }),
 };
@@ -211,11 +212,26 @@ export const handler = createHandler(
   once(() =>
     cloudDeps(allProviders, {
       appCacheMs: 0,
-      deliverySetup: (offered) =>
-        new SesDeliverySetup(
-          new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler }),
-          offered,
-        ),
+      deliverySetup: sesDeliverySetup,
     }),
   ),
 );
+
+/** The doctor's SES questions, with the SES client imported by the first doctor request only. */
+function sesDeliverySetup(offered: DeliverySetup["offered"]): DeliverySetup {
+  const load = once(async () => {
+    const [{ SESv2Client }, { SesDeliverySetup }] = await Promise.all([
+      import("@aws-sdk/client-sesv2"),
+      import("#adapters/delivery-setup/ses-delivery-setup"),
+    ]);
+    return new SesDeliverySetup(
+      new SESv2Client({ maxAttempts: 2, requestHandler: cloudRequestHandler }),
+      offered,
+    );
+  });
+  return {
+    offered,
+    emailIdentity: async (fromAddress) => (await load()).emailIdentity(fromAddress),
+    emailSandbox: async () => (await load()).emailSandbox(),
+  };
+}

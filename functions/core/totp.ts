@@ -1,5 +1,9 @@
-import { generateSecret, generateURI, verifySync } from "otplib";
 import type { AppConfig } from "./config.ts";
+
+// otplib and its hash and base32 plugins (~30 KiB) are imported by the first TOTP enrollment or
+// check, not at cold start: an SMS or email verification never parses them.
+let library: Promise<typeof import("otplib")> | undefined;
+const otplib = () => (library ??= import("otplib"));
 
 export type TotpSettings = AppConfig["totp"];
 
@@ -7,10 +11,16 @@ const algorithmOf = (settings: TotpSettings) =>
   settings.algorithm.toLowerCase() as "sha1" | "sha256" | "sha512";
 
 /** 160 random bits (otplib draws them from the platform CSPRNG), base32 for authenticator apps. */
-export const newTotpSecret = (): string => generateSecret({ length: 20 });
+export const newTotpSecret = async (): Promise<string> => (await otplib()).generateSecret({ length: 20 });
 
 /** The URI carries every parameter explicitly: some apps ignore defaults they were not told. */
-export function otpauthUri(settings: TotpSettings, issuer: string, label: string, secret: string): string {
+export async function otpauthUri(
+  settings: TotpSettings,
+  issuer: string,
+  label: string,
+  secret: string,
+): Promise<string> {
+  const { generateURI } = await otplib();
   const uri = new URL(
     generateURI({
       issuer,
@@ -34,19 +44,20 @@ export function otpauthUri(settings: TotpSettings, issuer: string, label: string
  * change of `periodSeconds` neither reopens used codes nor locks anyone out.
  * `undefined` when it matches nothing.
  */
-export function matchTotp(
+export async function matchTotp(
   settings: TotpSettings,
   secret: string,
   code: string,
   nowMs: number,
   afterAt?: number,
-): number | undefined {
+): Promise<number | undefined> {
   if (!new RegExp(`^\\d{${settings.digits}}$`).test(code)) return undefined;
   const period = settings.periodSeconds;
   const epoch = Math.floor(nowMs / 1000);
   const afterStep = afterAt === undefined ? undefined : Math.floor(afterAt / period);
   // Nothing in the window is newer than the last accepted step.
   if (afterStep !== undefined && afterStep >= Math.floor(epoch / period) + settings.window) return undefined;
+  const { verifySync } = await otplib();
   try {
     const result = verifySync({
       secret,

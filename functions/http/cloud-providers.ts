@@ -1,9 +1,8 @@
-import { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { OfferedProviders } from "#adapters/providers/registry";
-import { createSesEmail } from "#adapters/providers/ses/provider";
 import { createSinchVerification } from "#adapters/providers/sinch/provider";
 import { createTwilioSms } from "#adapters/providers/twilio/provider";
-import type { Secrets } from "#core/ports";
+import type { EmailProvider, Secrets } from "#core/ports";
+import { once } from "./deps.ts";
 import { type TraceClient, untraced } from "./tracing.ts";
 
 /**
@@ -23,8 +22,21 @@ export function allProviders(secrets: Secrets, trace: TraceClient = untraced): O
   return {
     // Always api.twilio.com here: a base URL from the environment could send credentials elsewhere.
     sms: { twilio: createTwilioSms({ secrets }), sinch: createSinchVerification({ secrets }) },
-    email: {
-      ses: createSesEmail(trace(new SESv2Client({ ...sesClientSettings }))),
-    },
+    email: { ses: lazySesEmail(trace) },
   };
+}
+
+/**
+ * The SES client (60 KiB of the bundle) is imported by the first email, not by every cold start:
+ * a send of an SMS code never parses it. A failed import is retried by the next email.
+ */
+function lazySesEmail(trace: TraceClient): EmailProvider {
+  const load = once(async () => {
+    const [{ SESv2Client }, { createSesEmail }] = await Promise.all([
+      import("@aws-sdk/client-sesv2"),
+      import("#adapters/providers/ses/provider"),
+    ]);
+    return createSesEmail(trace(new SESv2Client({ ...sesClientSettings })));
+  });
+  return { sendEmail: async (message) => (await load()).sendEmail(message) };
 }

@@ -36,14 +36,31 @@ describe("opt-in tracing", () => {
     expect(xrayMiddleware(clients.documents)).toHaveLength(1);
   });
 
-  it("passes the SES client through the same tracing", () => {
+  it("passes the SES client through the same tracing, built by the first email and not before", async () => {
     const traced: unknown[] = [];
     const trace: TraceClient = (client) => {
       traced.push(client);
-      return client;
+      // Stops the send here: the client exists and was traced, nothing goes on the network.
+      throw new Error("traced");
     };
-    allProviders(new MemorySecrets(testServiceSecret()), trace);
+    const providers = allProviders(new MemorySecrets(testServiceSecret()), trace);
+    expect(traced).toHaveLength(0);
+    const ses = providers.email?.ses;
+    if (!ses || !("sendEmail" in ses)) throw new Error("no SES provider offered");
+    const message = {
+      to: "a@example.com",
+      fromAddress: "b@example.com",
+      fromName: "B",
+      subject: "s",
+      text: "t",
+      html: "h",
+      configurationSet: null,
+    };
+    await expect(ses.sendEmail(message)).rejects.toThrow("traced");
     expect(traced).toHaveLength(1);
     expect(traced[0]).toBeInstanceOf(SESv2Client);
+    // A failed load is not kept: the next email builds the client again.
+    await expect(ses.sendEmail(message)).rejects.toThrow("traced");
+    expect(traced).toHaveLength(2);
   });
 });

@@ -6,7 +6,7 @@ import type { FactorRecord, UserState } from "../../model/user.ts";
 import { codeExpiredError, invalidCodeError } from "../../policy.ts";
 import type { Deps } from "../../ports.ts";
 import { activeOfType, provesFactor } from "../../rules/factors.ts";
-import { z } from "../../schema.ts";
+import * as z from "../../schema.ts";
 import { decryptSecret, encryptSecret } from "../../secret-box.ts";
 import { matchTotp, newTotpSecret, otpauthUri, qrCodes } from "../../totp.ts";
 import type { AppContext } from "../../use-cases/app-config.ts";
@@ -39,9 +39,9 @@ async function checkLogin(
 ): Promise<Check> {
   const secret = await secretOf(deps, factor);
   const now = deps.clock.now();
-  const step = matchTotp(ctx.config.totp, secret, code, now, reserved.totpAt);
+  const step = await matchTotp(ctx.config.totp, secret, code, now, reserved.totpAt);
   if (step === undefined) {
-    const used = matchTotp(ctx.config.totp, secret, code, now) !== undefined;
+    const used = (await matchTotp(ctx.config.totp, secret, code, now)) !== undefined;
     return used ? { kind: "not_a_guess", error: replayed(ctx, reserved, true) } : { kind: "wrong" };
   }
   const accept = acceptStep(step);
@@ -73,7 +73,7 @@ export const totp: FactorKind = {
   }),
   async enroll(deps, ctx, request) {
     const label = typeof request.body.label === "string" ? request.body.label : request.userId;
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     const factor: FactorRecord = {
       factorId: request.factorId,
       appId: ctx.app.appId,
@@ -83,13 +83,13 @@ export const totp: FactorKind = {
       totpSecret: encryptSecret(secret, await deps.secrets.serviceSecret(), request.factorId),
       createdAt: request.now,
     };
-    const uri = otpauthUri(ctx.config.totp, issuerOf(ctx.config, ctx.app.name), label, secret);
+    const uri = await otpauthUri(ctx.config.totp, issuerOf(ctx.config, ctx.app.name), label, secret);
     const qr = await qrCodes(uri);
     return { factor, reveal: { secret, otpauthUri: uri, qrCodeSvg: qr.svg, qrCodeDataUrl: qr.dataUrl } };
   },
   async checkActivation(deps, ctx, factor, _reserved, proof) {
     const code = codeOf(proof) ?? "";
-    const step = matchTotp(ctx.config.totp, await secretOf(deps, factor), code, deps.clock.now());
+    const step = await matchTotp(ctx.config.totp, await secretOf(deps, factor), code, deps.clock.now());
     if (step === undefined) return { kind: "wrong" };
     return {
       kind: "right",

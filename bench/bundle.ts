@@ -62,7 +62,10 @@ export async function readStackBundling(): Promise<StackBundling> {
 export interface BuiltBundle {
   name: string;
   file: string;
+  /** The handler's file and the chunks it imports statically: what V8 parses at import. */
   bytes: number;
+  /** The other chunks beside it (code reached only through `import()`): parsed when first imported. */
+  chunkBytes: number;
   mapBytes: number;
   /** Bytes of the output per npm package (`(own code)` for the project's files). */
   packages: Map<string, number>;
@@ -122,17 +125,39 @@ export async function bundle(
     mainFields: options.mainFields,
     banner: { js: options.banner },
     external: [...options.externalModules, ...options.nodeModules, ...(input.extraExternal ?? [])],
-    outfile: file,
+    outdir: join(input.outDir, input.name),
     metafile: true,
     logLevel: "silent",
     plugins,
   });
-  const output = Object.entries(result.metafile.outputs).find(([path]) => !path.endsWith(".map"))?.[1];
-  if (!output) throw new Error(`esbuild produced no bundle for ${input.name}`);
+  const outputs = new Map(Object.entries(result.metafile.outputs).filter(([path]) => !path.endsWith(".map")));
+  // Chunks reached through import() have an entryPoint too: the handler's file is the one named like the build's.
+  const entryPath = [...outputs.keys()].find((path) => join(projectRoot, path) === file || path === file);
+  if (!entryPath) throw new Error(`esbuild produced no bundle for ${input.name}`);
+  // What an import parses: the handler's file and every chunk it reaches through static imports (code it
+  // shares with a lazy chunk lands in one of those), not the chunks only `import()` reaches.
+  const atImport = new Set<string>();
+  const visit = (path: string) => {
+    if (atImport.has(path)) return;
+    atImport.add(path);
+    for (const imported of outputs.get(path)?.imports ?? []) {
+      if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
+    }
+  };
+  visit(entryPath);
+  let bytes = 0;
+  let chunkBytes = 0;
   const packages = new Map<string, number>();
-  for (const [path, info] of Object.entries(output.inputs)) {
-    const pkg = packageOf(path);
-    packages.set(pkg, (packages.get(pkg) ?? 0) + info.bytesInOutput);
+  for (const [path, info] of outputs) {
+    if (!atImport.has(path)) {
+      chunkBytes += info.bytes;
+      continue;
+    }
+    bytes += info.bytes;
+    for (const [source, part] of Object.entries(info.inputs)) {
+      const pkg = packageOf(source);
+      packages.set(pkg, (packages.get(pkg) ?? 0) + part.bytesInOutput);
+    }
   }
   const twilioEdges = new Set<string>();
   for (const [path, info] of Object.entries(result.metafile.inputs)) {
@@ -143,5 +168,5 @@ export async function bundle(
     }
   }
   const mapBytes = options.sourcemap ? await stat(`${file}.map`).then((s) => s.size) : 0;
-  return { name: input.name, file, bytes: output.bytes, mapBytes, packages, twilioEdges };
+  return { name: input.name, file, bytes, chunkBytes, mapBytes, packages, twilioEdges };
 }

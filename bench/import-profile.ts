@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { SourceMap } from "node:module";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { median } from "./stats.ts";
 
 /** Where the time of one cold import goes, from V8's CPU profile of the child (median over runs, ms). */
@@ -69,7 +70,12 @@ function runProfiled(
   });
 }
 
-function attribute(profile: CpuProfile, bundleUrl: string, map: SourceMap): Map<string, number> {
+/** The handler's file and its chunks: each frame is attributed through the source map of the file it is in. */
+function attribute(
+  profile: CpuProfile,
+  bundleDir: string,
+  mapOf: (url: string) => SourceMap | undefined,
+): Map<string, number> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -94,7 +100,8 @@ function attribute(profile: CpuProfile, bundleUrl: string, map: SourceMap): Map<
         category = "compile";
         break;
       }
-      if (frame.url === bundleUrl) {
+      const map = frame.url.startsWith(bundleDir) ? mapOf(frame.url) : undefined;
+      if (map) {
         const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
         category = `pkg:${packageOf(entry.originalSource ?? "")}`;
         break;
@@ -119,8 +126,18 @@ export async function profileImports(
 ): Promise<ImportProfile[]> {
   const profiles: ImportProfile[] = [];
   for (const { name, file } of bundles) {
-    const map = new SourceMap(JSON.parse(await readFile(`${file}.map`, "utf8")));
-    const bundleUrl = pathToFileURL(file).href;
+    const bundleDir = `${pathToFileURL(dirname(file)).href}/`;
+    const maps = new Map<string, SourceMap | undefined>();
+    const mapOf = (url: string): SourceMap | undefined => {
+      if (!maps.has(url)) {
+        try {
+          maps.set(url, new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, "utf8"))));
+        } catch {
+          maps.set(url, undefined);
+        }
+      }
+      return maps.get(url);
+    };
     const runs: Map<string, number>[] = [];
     for (let run = 0; run < settings.runs; run++) {
       const dir = await mkdtemp(join(settings.workDir, "prof-"));
@@ -129,7 +146,11 @@ export async function profileImports(
         const [profileFile] = await readdir(dir);
         if (!profileFile) continue;
         runs.push(
-          attribute(JSON.parse(await readFile(join(dir, profileFile), "utf8")) as CpuProfile, bundleUrl, map),
+          attribute(
+            JSON.parse(await readFile(join(dir, profileFile), "utf8")) as CpuProfile,
+            bundleDir,
+            mapOf,
+          ),
         );
       } finally {
         await rm(dir, { recursive: true, force: true });

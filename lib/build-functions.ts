@@ -29,6 +29,12 @@ export function bundlingOptions(): esbuild.BuildOptions {
     mainFields: [...b.mainFields],
     banner: { js: b.banner },
     external: externalModules(),
+    // Whatever the code reaches through `import()` becomes a chunk of its own, parsed only when first
+    // imported: the handler's file holds just what every request needs.
+    splitting: true,
+    entryNames: "index",
+    chunkNames: `${b.chunkDir}/[name]-[hash]`,
+    outExtension: { ".js": ".mjs" },
     logLevel: "error",
   };
 }
@@ -38,7 +44,7 @@ export function handlerBuildOptions(name: FunctionName, outDir: string): esbuild
   return {
     ...bundlingOptions(),
     entryPoints: [join(projectRoot, "functions", `${name}.ts`)],
-    outfile: join(outDir, name, FUNCTION_BUNDLING.outFile),
+    outdir: join(outDir, name),
   };
 }
 

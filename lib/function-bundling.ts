@@ -34,6 +34,11 @@ export const FUNCTION_BUNDLING = {
   /** The handler's file name: ESM, so `.mjs`; the Lambda handler is `index.handler`. */
   outFile: "index.mjs",
   /**
+   * Code reached only through `import()` (numbering plans, the QR code renderer, the SES client, the
+   * OpenAPI document), in chunks beside the handler: V8 parses a chunk when it is first imported.
+   */
+  chunkDir: "chunks",
+  /**
    * The AWS SDK is bundled (the pinned versions the tests ran against, not whatever the runtime
    * ships). twilio (3 MB, two thirds of a bundle) is shipped beside the handler and parsed only when
    * the first Twilio SMS is sent; @simplewebauthn/server (~0.5 MB) only by the first WebAuthn request;

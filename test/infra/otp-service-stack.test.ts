@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -220,6 +220,60 @@ describe("functions", () => {
       const shipped = join(dir, "node_modules", "@aws-lambda-powertools", "tracer", "index.mjs");
       const library = (await import(pathToFileURL(shipped).href)) as Record<string, unknown>;
       expect(typeof library.Tracer).toBe("function");
+    },
+  );
+
+  /** The handler's file and the chunks it imports statically (transitively): what a cold start parses. */
+  const parsedAtImport = (dir: string): string[] => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(join(dir, file), "utf8");
+      // Minified static imports: `import{a as b}from"./chunks/x.mjs"` or `import"./chunks/x.mjs"`; `import(` is lazy.
+      for (const m of text.matchAll(/(?:from|import)\s*"\.\/((?:\.\.\/)?chunks\/[^"]+)"/g)) {
+        const target = m[1] ?? "";
+        visit(file.startsWith("chunks/") ? join("chunks", target.replace(/^chunks\//, "")) : target);
+      }
+    };
+    visit("index.mjs");
+    return [...seen];
+  };
+  const sourcesOf = (dir: string, files: string[]): string[] =>
+    files.flatMap(
+      (file) => (JSON.parse(readFileSync(join(dir, `${file}.map`), "utf8")) as { sources: string[] }).sources,
+    );
+
+  it.each(FUNCTION_NAMES)(
+    "%s parses at import only what every request needs: numbering plans, QR codes, otplib, SES and the OpenAPI document are lazy chunks",
+    (name) => {
+      const code = propsOf(name).Code as { S3Key: string };
+      const dir = join(assemblyDir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+      const atImport = parsedAtImport(dir);
+      expect(atImport.length).toBeGreaterThan(1);
+      const sources = sourcesOf(dir, atImport);
+      expect(sources.some((s) => s.includes("functions/http/handler.ts"))).toBe(true);
+      for (const lazy of [
+        "libphonenumber-js",
+        "node_modules/qrcode",
+        "otplib",
+        "client-sesv2",
+        "zod/v4/classic",
+      ]) {
+        expect(
+          sources.filter((s) => s.includes(lazy)),
+          `${name}: ${lazy} at import`,
+        ).toEqual([]);
+      }
+      const chunks = readdirSync(join(dir, "chunks")).filter((f) => f.endsWith(".mjs"));
+      const lazySources = sourcesOf(
+        dir,
+        chunks.map((f) => `chunks/${f}`).filter((f) => !atImport.includes(f)),
+      );
+      // Shipped beside it for the requests that need them.
+      if (name !== "verify") expect(lazySources.some((s) => s.includes("libphonenumber-js"))).toBe(true);
+      if (name === "admin-config") expect(lazySources.some((s) => s.includes("zod/v4/classic"))).toBe(true);
+      if (name === "send") expect(lazySources.some((s) => s.includes("client-sesv2"))).toBe(true);
     },
   );
 

@@ -167,6 +167,10 @@ export async function bundle(
         twilioEdges.add(imported.external ? `${imported.kind} (external)` : imported.kind);
     }
   }
-  const mapBytes = options.sourcemap ? await stat(`${file}.map`).then((s) => s.size) : 0;
+  // The maps of every file an import parses (only read with --enable-source-maps, which the stack does not set).
+  let mapBytes = 0;
+  if (options.sourcemap) {
+    for (const path of atImport) mapBytes += (await stat(`${join(projectRoot, path)}.map`)).size;
+  }
   return { name: input.name, file, bytes, chunkBytes, mapBytes, packages, twilioEdges };
 }

@@ -4,8 +4,13 @@ import { maskPhone } from "./mask.ts";
 
 // Loaded by the first number parsed, not at import: 190 KiB of numbering plans that verify never needs,
 // and send only for a factor enrolled before its country was kept (the build puts it in its own chunk).
+// A failed import is not kept: the next number tries again.
 let library: Promise<typeof import("libphonenumber-js/max")> | undefined;
-const numberingPlans = () => (library ??= import("libphonenumber-js/max"));
+const numberingPlans = () =>
+  (library ??= import("libphonenumber-js/max").catch((error: unknown) => {
+    library = undefined;
+    throw error;
+  }));
 
 export interface ParsedPhone {
   e164: string;

@@ -2,8 +2,13 @@ import type { AppConfig } from "./config.ts";
 
 // otplib and its hash and base32 plugins (~30 KiB) are imported by the first TOTP enrollment or
 // check, not at cold start: an SMS or email verification never parses them.
+// A failed import is not kept: the next TOTP request tries again.
 let library: Promise<typeof import("otplib")> | undefined;
-const otplib = () => (library ??= import("otplib"));
+const otplib = () =>
+  (library ??= import("otplib").catch((error: unknown) => {
+    library = undefined;
+    throw error;
+  }));
 
 export type TotpSettings = AppConfig["totp"];
 

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { pathToFileURL } from "node:url";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -230,10 +230,10 @@ describe("functions", () => {
       if (seen.has(file)) return;
       seen.add(file);
       const text = readFileSync(join(dir, file), "utf8");
-      // Minified static imports: `import{a as b}from"./chunks/x.mjs"` or `import"./chunks/x.mjs"`; `import(` is lazy.
-      for (const m of text.matchAll(/(?:from|import)\s*"\.\/((?:\.\.\/)?chunks\/[^"]+)"/g)) {
-        const target = m[1] ?? "";
-        visit(file.startsWith("chunks/") ? join("chunks", target.replace(/^chunks\//, "")) : target);
+      // Minified static imports, relative to the importing file: `import{a as b}from"./chunks/x.mjs"` in the
+      // handler, `from"./chunk-y.mjs"` between chunks, or `import"./x.mjs"`; `import(` is lazy and not followed.
+      for (const m of text.matchAll(/(?:from|import)\s*"(\.\.?\/[^"]+\.mjs)"/g)) {
+        visit(posix.join(posix.dirname(file), m[1] ?? ""));
       }
     };
     visit("index.mjs");

@@ -6,9 +6,10 @@ import type { AppContext } from "../use-cases/app-config.ts";
 import { codeOf, type FactorKind } from "./kind.ts";
 import { checkSentCode, sentCodeVerifier } from "./sent-code.ts";
 
-export const localeField = z.optional(
-  z.string().check(z.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR")),
-);
+export const localeField = () =>
+  z.optional(
+    z.string().check(z.regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a BCP 47 locale such as en or pt-BR")),
+  );
 
 /** A factor reached by a sent code: its address is parsed and masked at enrollment, and a code confirms it. */
 export function codeKind<T extends CodeChannel, F extends string>(spec: {
@@ -25,11 +26,12 @@ export function codeKind<T extends CodeChannel, F extends string>(spec: {
     maxActive: 1,
     channel: spec.channel,
     proof: "code",
-    enrollBody: z.strictObject({
-      type: z.literal(spec.channel),
-      [spec.field]: z.string().check(z.minLength(1), z.maxLength(spec.maxLength)),
-      locale: localeField,
-    }),
+    enrollBody: () =>
+      z.strictObject({
+        type: z.literal(spec.channel),
+        [spec.field]: z.string().check(z.minLength(1), z.maxLength(spec.maxLength)),
+        locale: localeField(),
+      }),
     async enroll(_deps, ctx, request) {
       const { address, masked, country } = await spec.parse(String(request.body[spec.field]), ctx);
       const factor: FactorRecord = {

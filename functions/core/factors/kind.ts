@@ -52,8 +52,11 @@ export interface FactorKind {
   readonly channel?: CodeChannel;
   /** What activates it (and, for its own verifier, what verifies it). */
   readonly proof: ProofKind;
-  /** The enrollment body, `type` included (a member of the route's discriminated union). */
-  readonly enrollBody: z.ZodMiniObject;
+  /**
+   * The enrollment body, `type` included (a member of the route's discriminated union). A
+   * function: the union is built by the first enrollment, not by every cold start.
+   */
+  enrollBody(): z.ZodMiniObject;
   /** A pending factor from the request, and what its response reveals once (a TOTP secret). */
   enroll(
     deps: Deps,

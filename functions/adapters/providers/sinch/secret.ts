@@ -2,10 +2,12 @@ import * as z from "#core/schema";
 import type { ProviderSecretSpec } from "../secret.ts";
 
 /** The Sinch secret (`sms.sinch.secretName`, usually `sinch-verification-api`): the application key and its (base64) secret. */
-export const sinchSecretSchema = z.strictObject({
-  authenticationId: z.string().check(z.minLength(1), z.maxLength(200)),
-  secret: z.string().check(z.minLength(1), z.maxLength(500)),
-});
+export const sinchSecretSchema = z.lazy(() =>
+  z.strictObject({
+    authenticationId: z.string().check(z.minLength(1), z.maxLength(200)),
+    secret: z.string().check(z.minLength(1), z.maxLength(500)),
+  }),
+);
 
 export type SinchSecret = z.infer<typeof sinchSecretSchema>;
 

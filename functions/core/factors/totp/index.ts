@@ -63,14 +63,20 @@ export const totp: FactorKind = {
   type: "totp",
   maxActive: 1,
   proof: "code",
-  enrollBody: z.strictObject({
-    type: z.literal("totp"),
-    label: z.optional(
-      z
-        .string()
-        .check(z.trim(), z.minLength(1), z.maxLength(128), z.refine(wellFormed, "must be well-formed text")),
-    ),
-  }),
+  enrollBody: () =>
+    z.strictObject({
+      type: z.literal("totp"),
+      label: z.optional(
+        z
+          .string()
+          .check(
+            z.trim(),
+            z.minLength(1),
+            z.maxLength(128),
+            z.refine(wellFormed, "must be well-formed text"),
+          ),
+      ),
+    }),
   async enroll(deps, ctx, request) {
     const label = typeof request.body.label === "string" ? request.body.label : request.userId;
     const secret = await newTotpSecret();

@@ -7,19 +7,21 @@ const base64url = z
   .check(z.minLength(1), z.maxLength(8192), z.regex(/^[A-Za-z0-9_-]+={0,2}$/, "base64url"));
 
 /** What the factor item keeps from enrollment: the registration challenge and when it expires. */
-export const pendingSchema = z.object({ challenge: base64url, challengeExpiresAt: z.number() });
+export const pendingSchema = z.lazy(() => z.object({ challenge: base64url, challengeExpiresAt: z.number() }));
 
 /** What the active entry on the user item keeps: the credential, its sign counter and backup state. */
-export const storedCredentialSchema = z.object({
-  credentialId: base64url,
-  /** COSE public key, base64url. */
-  publicKey: base64url,
-  signCount: z.number().check(z.int(), z.gte(0)),
-  transports: z._default(z.array(z.string()), []),
-  backupEligible: z.boolean(),
-  backedUp: z.boolean(),
-  aaguid: z.optional(z.string()),
-});
+export const storedCredentialSchema = z.lazy(() =>
+  z.object({
+    credentialId: base64url,
+    /** COSE public key, base64url. */
+    publicKey: base64url,
+    signCount: z.number().check(z.int(), z.gte(0)),
+    transports: z._default(z.array(z.string()), []),
+    backupEligible: z.boolean(),
+    backedUp: z.boolean(),
+    aaguid: z.optional(z.string()),
+  }),
+);
 export type StoredCredential = z.output<typeof storedCredentialSchema>;
 
 export const parseStoredCredential = (data: unknown): StoredCredential | undefined => {
@@ -41,32 +43,37 @@ const KNOWN_TRANSPORTS = new Set(["ble", "cable", "hybrid", "internal", "nfc", "
 export const knownTransports = (given: readonly string[] | undefined): string[] =>
   [...new Set(given ?? [])].filter((t) => KNOWN_TRANSPORTS.has(t));
 
-const common = {
+// Built inside the shapes above, by the first WebAuthn request: a code login never needs them.
+const common = () => ({
   id: base64url,
   rawId: base64url,
   type: z.literal("public-key"),
   authenticatorAttachment: z.optional(z.enum(["platform", "cross-platform"])),
   clientExtensionResults: z.optional(z.record(z.string(), z.unknown())),
-};
-
-const registrationShape = z.object({
-  ...common,
-  response: z.object({
-    clientDataJSON: base64url,
-    attestationObject: base64url,
-    transports: z.optional(z.array(z.string().check(z.maxLength(32))).check(z.maxLength(16))),
-  }),
 });
 
-const authenticationShape = z.object({
-  ...common,
-  response: z.object({
-    clientDataJSON: base64url,
-    authenticatorData: base64url,
-    signature: base64url,
-    userHandle: z.optional(base64url),
+const registrationShape = z.lazy(() =>
+  z.object({
+    ...common(),
+    response: z.object({
+      clientDataJSON: base64url,
+      attestationObject: base64url,
+      transports: z.optional(z.array(z.string().check(z.maxLength(32))).check(z.maxLength(16))),
+    }),
   }),
-});
+);
+
+const authenticationShape = z.lazy(() =>
+  z.object({
+    ...common(),
+    response: z.object({
+      clientDataJSON: base64url,
+      authenticatorData: base64url,
+      signature: base64url,
+      userHandle: z.optional(base64url),
+    }),
+  }),
+);
 
 /** A `RegistrationResponseJSON` from the request body, or undefined when it does not have that shape. */
 export function registrationResponse(

@@ -214,14 +214,15 @@ export const webauthn: FactorKind = {
   type: "webauthn",
   maxActive: MAX_ACTIVE,
   proof: "credential",
-  enrollBody: z.strictObject({
-    type: z.literal("webauthn"),
-    label: z.optional(
-      z
-        .string()
-        .check(z.trim(), z.minLength(1), z.maxLength(64), z.refine(wellFormed, "must be well-formed text")),
-    ),
-  }),
+  enrollBody: () =>
+    z.strictObject({
+      type: z.literal("webauthn"),
+      label: z.optional(
+        z
+          .string()
+          .check(z.trim(), z.minLength(1), z.maxLength(64), z.refine(wellFormed, "must be well-formed text")),
+      ),
+    }),
   async enroll(deps, ctx, request) {
     const rp = relyingParty(ctx);
     const { appId } = ctx.app;

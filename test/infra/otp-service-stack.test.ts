@@ -278,6 +278,33 @@ describe("functions", () => {
   );
 
   it.each(FUNCTION_NAMES)(
+    "%s's chunks load on their own, CommonJS ones included (qrcode renders)",
+    async (name) => {
+      const code = propsOf(name).Code as { S3Key: string };
+      const dir = join(assemblyDir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+      const chunks = readdirSync(join(dir, "chunks")).filter((f) => f.endsWith(".mjs"));
+      let rendered = false;
+      for (const chunk of chunks) {
+        const module = (await import(pathToFileURL(join(dir, "chunks", chunk)).href)) as Record<
+          string,
+          unknown
+        >;
+        for (const value of Object.values(module)) {
+          const qrcode = value as { toDataURL?: (text: string) => Promise<string> } | null;
+          if (typeof qrcode?.toDataURL === "function") {
+            // pngjs needs zlib through `require`: the build's banner must be in every chunk.
+            expect(await qrcode.toDataURL("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP")).toMatch(
+              /^data:image\/png;base64,/,
+            );
+            rendered = true;
+          }
+        }
+      }
+      expect(rendered).toBe(true);
+    },
+  );
+
+  it.each(FUNCTION_NAMES)(
     "%s gets names and references of secrets in its environment, never values",
     (name) => {
       const env = (propsOf(name).Environment as { Variables: Record<string, unknown> }).Variables;

@@ -29,6 +29,7 @@ import { adminRoutes } from "../functions/admin-config.ts";
 import { enrollRoutes } from "../functions/enroll.ts";
 import { sendRoutes } from "../functions/send.ts";
 import { verifyRoutes } from "../functions/verify.ts";
+import { consoleRoute } from "./local-console.ts";
 import { demoOrigin, demoRoute, ensureLocalWebauthn, withLocalWebauthn } from "./local-demo.ts";
 import { LocalEventBus } from "./local-event-bus.ts";
 import { readableLine } from "./local-log.ts";
@@ -194,7 +195,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handlers,
       (route) =>
         devRoute(route, { clock, outboxMessages, events }) ??
-        demoRoute(route, { handlers, apiKey: () => credentials.apiKey }),
+        demoRoute(route, { handlers, apiKey: () => credentials.apiKey }) ??
+        consoleRoute(route, { handlers, adminToken: () => credentials.adminToken }),
     );
     return {
       url,

@@ -75,6 +75,38 @@ export const routes = [
   { method: "POST", path: "/demo/api/challenges", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/verifications", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/sessions/validate", fn: "local", auth: "local" },
+  // the admin console: the local stack's home page, the console's files, and same-origin proxies
+  // to the admin routes that add the admin token here (see lib/local-console.ts)
+  { method: "GET", path: "/", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/{file}", fn: "local", auth: "local" },
+  { method: "POST", path: "/console/api/admin/apps", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/apps", fn: "local", auth: "local" },
+  { method: "POST", path: "/console/api/admin/apps/{appId}/api-keys", fn: "local", auth: "local" },
+  { method: "DELETE", path: "/console/api/admin/apps/{appId}/api-keys/{keyId}", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/apps/{appId}/users/{userId}", fn: "local", auth: "local" },
+  {
+    method: "POST",
+    path: "/console/api/admin/apps/{appId}/users/{userId}/unlock",
+    fn: "local",
+    auth: "local",
+  },
+  { method: "POST", path: "/console/api/admin/apps/{appId}/sessions/revoke-all", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/apps/{appId}/audit", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/apps/{appId}/config", fn: "local", auth: "local" },
+  { method: "PUT", path: "/console/api/admin/apps/{appId}/config", fn: "local", auth: "local" },
+  { method: "PATCH", path: "/console/api/admin/apps/{appId}/config", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/apps/{appId}/doctor", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/secrets", fn: "local", auth: "local" },
+  { method: "PUT", path: "/console/api/admin/secrets/{name}", fn: "local", auth: "local" },
+  { method: "POST", path: "/console/api/admin/apps/{appId}/test-message", fn: "local", auth: "local" },
+  { method: "GET", path: "/console/api/admin/apps/{appId}/sms-protection", fn: "local", auth: "local" },
+  {
+    method: "POST",
+    path: "/console/api/admin/apps/{appId}/sms-protection/resume",
+    fn: "local",
+    auth: "local",
+  },
 ] as const satisfies readonly Route[];
 
 export type RouteKey = `${(typeof routes)[number]["method"]} ${(typeof routes)[number]["path"]}`;

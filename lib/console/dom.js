@@ -1,6 +1,9 @@
 // Small DOM helpers: elements are built with properties and listeners, never HTML strings
 // (the CSP forbids inline handlers and styles, and text from the API must never become markup).
 
+/** Properties that only have a getter: set as attributes (`list` ties an input to its datalist). */
+const READ_ONLY = new Set(["list", "form"]);
+
 /** h("button", { type: "button", onclick }, "Save") */
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
@@ -9,7 +12,7 @@ export function h(tag, props = {}, ...children) {
     if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key in el && !key.includes("-")) el[key] = value;
+    else if (key in el && !key.includes("-") && !READ_ONLY.has(key)) el[key] = value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);

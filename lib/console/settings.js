@@ -273,7 +273,7 @@ function senderGrid(sms, slots) {
     if (chosen && !numbers.includes(chosen)) numbers.push(chosen); // keep a stored one visible until changed
     defaultSelect.replaceChildren(
       h("option", { value: "" }, "(none)"),
-      numbers.map((n) => h("option", { value: n, selected: n === chosen }, n)),
+      ...numbers.map((n) => h("option", { value: n, selected: n === chosen }, n)),
     );
   };
 
@@ -330,7 +330,7 @@ function senderGrid(sms, slots) {
       },
       "Delete",
     );
-    row.number.addEventListener("change", () => refreshDefault());
+    row.number.addEventListener("input", () => refreshDefault());
     row.tr = h(
       "tr",
       {},

@@ -57,7 +57,13 @@ async function render() {
   if (mine !== rendering) return; // a later navigation won
   main.replaceChildren(view);
   main.dataset.screen = route.screen;
+  // After a navigation, keyboard and screen-reader users start at the new screen, not the old link.
+  if (moved) main.focus();
 }
 
-window.addEventListener("hashchange", render);
+let moved = false;
+window.addEventListener("hashchange", () => {
+  moved = true;
+  render();
+});
 render();

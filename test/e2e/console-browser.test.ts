@@ -143,11 +143,20 @@ describe("the admin console in Chromium", () => {
     expect(twilio.messages.map((m) => m.sid)).toContain(id);
     expect(twilio.messages.at(-1)).toMatchObject({ to: "+14155550123", from: "+14155550100" });
 
-    // A destination the provider refuses: the problem is shown where Test was pressed.
-    await page.getByLabel("Send to").fill("not-a-number");
+    await shot(page, "secrets");
+
+    // The provider refuses (Twilio 21610, unsubscribed recipient): its answer is shown where Test was pressed.
+    twilio.failFor("+14155550124", 21610);
+    await page.getByLabel("Send to").fill("+14155550124");
     await page.getByRole("button", { name: "Test" }).click();
     await expect.poll(() => page.locator("#test-status").getAttribute("class")).toBe("status error");
-    await shot(page, "secrets");
+    expect(await page.locator("#test-status").textContent()).toMatch(/delivery_failed.*provider code: 21610/);
+    twilio.clearFaults();
+    // A malformed number: the service's own error, beside the field.
+    await page.getByLabel("Send to").fill("not-a-number");
+    await page.getByRole("button", { name: "Test" }).click();
+    await expect.poll(() => page.locator("#test-status").textContent()).toContain("invalid_phone");
+    expect(await page.locator("#test-to-error").textContent()).not.toBe("");
     expect(errorsOf(page)).toEqual([]);
     await page.close();
   });

@@ -206,6 +206,58 @@ describe("the admin console in Chromium", () => {
     await page.close();
   });
 
+  it("round-trips every field: a save without edits changes nothing, and a new locale's templates are saved", async () => {
+    const current = await h.call("GET", `/v1/admin/apps/${appId}/config`, { auth: "admin" });
+    const patched = await h.http("PATCH", `/v1/admin/apps/${appId}/config`, {
+      auth: "admin",
+      rawBody: JSON.stringify({
+        mfa: { required: true, exemptUserIds: ["api-bot", "ops"] },
+        sms: { messagingServiceSid: `MG${"a".repeat(32)}`, allowedCountries: ["US", "GB"] },
+        email: { fromAddress: "no-reply@example.com", configurationSet: "otp" },
+        totp: { digits: 8, periodSeconds: 60, algorithm: "SHA256" },
+        webauthn: { rpId: "example.com", origins: ["https://login.example.com"], attestation: "direct" },
+        smsProtection: {
+          mode: "monitor",
+          perCountry: { overrides: { NG: 5, ZZ: 1 } },
+          blockedPrefixes: ["+88216"],
+          conversion: { minRate: 0.35 },
+        },
+        templates: { fr: { sms: "Code {app} : {code}" } },
+      }),
+      headers: { "content-type": "application/merge-patch+json", "if-match": current.headers.etag ?? "" },
+    });
+    expect(patched.status).toBe(200);
+    const { version: before, ...document } = await settingsOf(appId);
+
+    const page = await open(`#/apps/${appId}/settings`);
+    await page.locator("#save").waitFor();
+    expect(await page.getByLabel("Per-country hourly limits (e.g. NG=5, ZZ=1)").inputValue()).toBe(
+      "NG=5, ZZ=1",
+    );
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect
+      .poll(() => page.locator("#save-status").textContent())
+      .toBe(`Saved: version ${Number(before) + 1}.`);
+    const { version: after, ...saved } = await settingsOf(appId);
+    expect(after).toBe(Number(before) + 1);
+    expect(saved).toEqual(document);
+
+    await page.getByLabel("New locale").fill("de");
+    await page.getByRole("button", { name: "Add locale" }).click();
+    await page.getByLabel("SMS text (de)").fill("Ihr {app}-Code: {code}");
+    await page.getByLabel("Email subject (de)").fill("Ihr {app}-Code");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect
+      .poll(() => page.locator("#save-status").textContent())
+      .toBe(`Saved: version ${Number(before) + 2}.`);
+    expect((await settingsOf(appId)).templates).toMatchObject({
+      de: { sms: "Ihr {app}-Code: {code}", emailSubject: "Ihr {app}-Code" },
+      fr: { sms: "Code {app} : {code}" },
+    });
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  });
+
   it("looks a user up, unlocks them, pages through the audit log and shows the doctor report", async () => {
     await enrollEmail(h, "console-user");
     for (let i = 0; i < 3; i++) {
@@ -251,7 +303,9 @@ describe("the admin console in Chromium", () => {
     expect(errorsOf(audit)).toEqual([]);
     await audit.close();
 
-    const doctor = await open(`#/apps/${appId}/doctor`);
+    // A new app: no from-address, no sender yet.
+    const fresh = await h.call("POST", "/v1/admin/apps", { auth: "admin", body: { name: "Not ready yet" } });
+    const doctor = await open(`#/apps/${fresh.body.appId}/doctor`);
     await expect.poll(() => doctor.locator("#doctor-ready").textContent()).toBe("Not ready");
     // The app has no from-address: that check fails and says how to fix it.
     expect(await doctor.locator(".checks li.fail").count()).toBeGreaterThan(0);

@@ -134,3 +134,25 @@ describe("the console's admin proxy", () => {
     expect(proxied.sort()).toEqual(admin.sort());
   });
 });
+
+describe("the settings form's layout", () => {
+  it("has a labelled field for every field of an app's config (the grid, default number and templates apart)", async () => {
+    const fields = new URL("../../lib/console/settings-fields.js", import.meta.url).href;
+    const { GROUPS } = (await import(fields)) as { GROUPS: { fields: { path: string; label: string }[] }[] };
+    const covered = GROUPS.flatMap((g) => g.fields);
+    for (const f of covered) expect(f.label.length, f.path).toBeGreaterThan(3);
+    // Special parts built by settings.js: the sender grid, the default number, templates per locale.
+    const special = ["sms.senders", "sms.defaultSender", "templates"];
+    const config = (await h.call("GET", "/v1/admin/apps/default/config", { auth: "admin" })).body;
+    const leaves = (value: unknown, prefix: string): string[] =>
+      value !== null && typeof value === "object" && !Array.isArray(value) && !prefix.endsWith("overrides")
+        ? Object.entries(value).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k))
+        : [prefix];
+    const paths = leaves(config, "").filter((p) => p !== "version" && !special.some((s) => p.startsWith(s)));
+    // The optional fields a stored config may omit are in the form too.
+    expect(paths.length).toBeGreaterThan(40);
+    expect(covered.map((f) => f.path).sort()).toEqual(
+      [...new Set([...paths, "totp.issuer", "email.fromName", "webauthn.rpName"])].sort(),
+    );
+  });
+});

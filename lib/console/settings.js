@@ -571,7 +571,7 @@ function protectionState(appId) {
   load();
   return h(
     "section",
-    { class: "group", "aria-labelledby": "protection-h" },
+    { class: "group", id: "protection-state", "aria-labelledby": "protection-h" },
     h("h2", { id: "protection-h" }, "SMS protection: live state"),
     body,
     h("button", { type: "button", onclick: load }, "Refresh"),

@@ -258,6 +258,45 @@ describe("the admin console in Chromium", () => {
     await page.close();
   });
 
+  it("shows SMS protection's live state: a country the breaker paused, and Resume", async () => {
+    const current = await h.call("GET", "/v1/admin/apps/default/config", { auth: "admin" });
+    const patched = await h.http("PATCH", "/v1/admin/apps/default/config", {
+      auth: "admin",
+      rawBody: JSON.stringify({ smsProtection: { conversion: { minSends: 5, minRate: 0.5 } } }),
+      headers: { "content-type": "application/merge-patch+json", "if-match": current.headers.etag ?? "" },
+    });
+    expect(patched.status).toBe(200);
+    // SMS to the US that nobody verifies: the conversion breaker pauses the country.
+    const enroll = (i: number) =>
+      h.call("POST", `/v1/users/pumped-${i}/factors`, { body: { type: "sms", phone: `+1415555030${i}` } });
+    const advance = async (advanceSeconds: number) =>
+      expect((await h.http("POST", "/dev/clock", { auth: null, body: { advanceSeconds } })).status).toBe(200);
+    // Start at the top of the breaker's hour window, so the sends and their expiry fall in one window.
+    const now = Date.parse(String((await h.http("GET", "/dev/clock", { auth: null })).body.now));
+    await advance(Math.ceil((3_600_000 - (now % 3_600_000)) / 1000) + 1);
+    for (let i = 0; i < 5; i++) expect((await enroll(i)).status).toBe(201);
+    // Their codes expire unused (the local stack's clock moves on), and the next SMS finds the rate too low.
+    await advance(1200);
+    expect((await enroll(5)).body).toMatchObject({ code: "sms_blocked", reason: "conversion_breaker" });
+    const state = await h.call("GET", "/v1/admin/apps/default/sms-protection", { auth: "admin" });
+    expect(state.body.countries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ country: "US", pausedUntil: expect.any(String) })]),
+    );
+
+    const page = await open("#/apps/default/settings");
+    const resume = page.getByRole("button", { name: "Resume US" });
+    await resume.waitFor();
+    await resume.click();
+    await expect.poll(() => page.locator("#protection-state").textContent()).toContain("SMS to US resumed.");
+    expect(await page.getByRole("button", { name: "Resume US" }).count()).toBe(0);
+    const after = await h.call("GET", "/v1/admin/apps/default/sms-protection", { auth: "admin" });
+    expect(after.body.countries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ country: "US", pausedUntil: null })]),
+    );
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  });
+
   it("looks a user up, unlocks them, pages through the audit log and shows the doctor report", async () => {
     await enrollEmail(h, "console-user");
     for (let i = 0; i < 3; i++) {

@@ -7,6 +7,12 @@ import { type FunctionName, matchRoute, type Route } from "./routes.ts";
 
 const notFound = () => problem(new DomainError("not_found", "No such route."));
 
+/**
+ * The stack listens on loopback; a page reaching it under another name got there by DNS
+ * rebinding (its own origin then matches the Host it sends), so only loopback names are served.
+ */
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
 /** Request headers the admin handlers read; everything else (cookies, a sent authorization) stays behind. */
 const FORWARDED = ["content-type", "if-match", "user-agent"] as const;
 
@@ -29,7 +35,12 @@ export function consoleRoute(
   if (!route.path.startsWith("/console/api/")) return undefined;
   return async ({ path, query, headers, body }) => {
     const origin = headers.origin;
-    if (origin !== undefined && origin !== `http://${headers.host ?? ""}`) {
+    const site = headers["sec-fetch-site"];
+    if (
+      !LOOPBACK_HOST.test(headers.host ?? "") ||
+      (origin !== undefined && origin !== `http://${headers.host ?? ""}`) ||
+      (site !== undefined && site !== "same-origin" && site !== "none")
+    ) {
       return problem(new DomainError("forbidden", "The console proxy answers its own page only."));
     }
     const target = `/v1/${path.slice("/console/api/".length)}`;

@@ -1,9 +1,25 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_CSP } from "#lib/console-assets";
 import { routes } from "#lib/routes";
 import { type Harness, startHarness } from "../support/harness.ts";
 
 let h: Harness;
+
+/** A GET with headers fetch will not send as given (Host). */
+const rawGet = (port: string, path: string, headers: Record<string, string>) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: Number(port), path, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 
 beforeAll(async () => {
   h = await startHarness();
@@ -110,6 +126,20 @@ describe("the console's admin proxy", () => {
       headers: { origin: new URL(h.stack.url).origin },
     });
     expect(own.status).toBe(200);
+
+    const crossSite = await h.http("GET", "/console/api/admin/apps", {
+      auth: null,
+      headers: { "sec-fetch-site": "cross-site" },
+    });
+    expect(crossSite.status).toBe(403);
+    // DNS rebinding: another name for the loopback address, with a matching origin.
+    const { port } = new URL(h.stack.url);
+    const rebound = await rawGet(port, "/console/api/admin/apps", {
+      host: `evil.example:${port}`,
+      origin: `http://evil.example:${port}`,
+    });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).not.toContain("default");
 
     for (const path of [
       "/console/api/users/alice/factors",

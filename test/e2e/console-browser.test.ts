@@ -119,6 +119,27 @@ describe("the admin console in Chromium", () => {
     await page.close();
   });
 
+  it("creates a second API key (shown once) and revokes the first by its id", async () => {
+    const first = await h.call("POST", `/v1/admin/apps/${appId}/api-keys`, { auth: "admin" });
+    const page = await open(`#/apps/${appId}`);
+    await page.getByRole("button", { name: "Create API key" }).click();
+    await page.locator(".secret-once").waitFor();
+    const newKey = (await page.locator(".secret-once").textContent()) ?? "";
+    expect((await h.call("GET", "/v1/users/nobody/factors", { auth: newKey })).status).toBe(200);
+
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.getByLabel("Key id to revoke").fill(String(first.body.keyId));
+    await page.getByRole("button", { name: "Revoke key" }).click();
+    await expect
+      .poll(() => page.locator(".status.ok").last().textContent())
+      .toBe(`Key ${first.body.keyId} revoked: it is refused from now on.`);
+    const refused = await h.call("GET", "/v1/users/nobody/factors", { auth: String(first.body.apiKey) });
+    expect(refused.status).toBe(401);
+    expect((await h.call("GET", "/v1/users/nobody/factors", { auth: newKey })).status).toBe(200);
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  });
+
   it("sets a Twilio secret (write-only) and Test shows the provider's message id", async () => {
     const page = await open(`#/secrets?app=${appId}`);
     await page.locator("#secret-value").waitFor();

@@ -260,8 +260,8 @@ async function openAccount(message) {
   clearStatuses($("screen-account"));
   say("account-status", message, "ok");
   show("screen-account");
-  await loadFactors();
   $("account-title").focus();
+  await loadFactors();
 }
 
 const TYPE_NAMES = {
@@ -412,8 +412,8 @@ function enrollWith(type, statusId, bodyOf) {
         $("totp-secret").textContent = "";
         $("totp-qr").removeAttribute("src");
       }
-      say(statusId, `${TYPE_NAMES[type]} active: ${activated.factor.destination}.`, "ok");
       await loadFactors();
+      say(statusId, `${TYPE_NAMES[type]} active: ${activated.factor.destination}.`, "ok");
       if (activated.recoveryCodes) showRecoveryCodes(activated.recoveryCodes);
     } catch (error) {
       say(statusId, problemText(error), "error");
@@ -444,8 +444,8 @@ $("enroll-webauthn-form").addEventListener("submit", async (event) => {
       `${userPath()}/factors/${encodeURIComponent(enrolled.factorId)}/activate`,
       { credential: credential.toJSON() },
     );
-    say("webauthn-status", `Key registered: ${activated.factor.destination}`, "ok");
     await loadFactors();
+    say("webauthn-status", `Key registered: ${activated.factor.destination}`, "ok");
     if (activated.recoveryCodes) showRecoveryCodes(activated.recoveryCodes);
   } catch (error) {
     say("webauthn-status", problemText(error), "error");
@@ -504,6 +504,10 @@ function signOut(message) {
   state.recoveryCodes = [];
   $("codes-list").replaceChildren();
   $("codes-panel").hidden = true;
+  // Nothing of the last user's screens stays behind for the next one.
+  clearStatuses($("screen-account"));
+  clearStatuses($("screen-second-factor"));
+  $("factors-body").replaceChildren();
   show("screen-password");
   say("sign-in-status", message, "ok");
   $("user").focus();

@@ -130,7 +130,9 @@ describe("the demo client app in Chromium", () => {
     // The QR code is an image the browser decoded (a data: URL under the page's CSP), not a string.
     const qr = page.locator("#totp-qr");
     expect(await qr.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
-    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await expect
+      .poll(() => qr.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBeGreaterThan(0);
     await shot(page, "totp-setup");
 
     await page.fill("#activate-totp-code", totpNow(secret));
@@ -250,7 +252,7 @@ describe("the demo client app in Chromium", () => {
     await page.keyboard.press("Enter");
     await statusOf(page, "account-status", /password only/);
     // Focus moved to the new screen's heading, so a screen reader or Tab starts there.
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("account-title");
+    expect(await page.evaluate("document.activeElement?.id")).toBe("account-title");
     await context.close();
   });
 });

@@ -309,12 +309,24 @@ async function loadFactors() {
       body.append(row);
     }
     $("factors-table").hidden = list.factors.length === 0;
+    // Only a user with MFA on has recovery codes to renew or MFA to turn off; the last answer stays readable.
+    $("sensitive").hidden = !list.enabled && $("sensitive-status").textContent === "";
     $("mfa-summary").textContent = list.enabled
       ? `Two-factor authentication is on. Recovery codes left: ${list.recoveryCodesRemaining ?? 0}.`
       : "Two-factor authentication is off: add a method to turn it on.";
   } catch (error) {
     say("factors-status", problemText(error), "error");
   }
+}
+
+/** The first activation turned MFA on: say so, and show the recovery codes (this once). */
+function mfaTurnedOn(codes) {
+  say(
+    "account-status",
+    "Two-factor authentication is now on: the next sign-in asks for a second factor.",
+    "ok",
+  );
+  showRecoveryCodes(codes);
 }
 
 function showRecoveryCodes(codes) {
@@ -414,7 +426,7 @@ function enrollWith(type, statusId, bodyOf) {
       }
       await loadFactors();
       say(statusId, `${TYPE_NAMES[type]} active: ${activated.factor.destination}.`, "ok");
-      if (activated.recoveryCodes) showRecoveryCodes(activated.recoveryCodes);
+      if (activated.recoveryCodes) mfaTurnedOn(activated.recoveryCodes);
     } catch (error) {
       say(statusId, problemText(error), "error");
     }
@@ -446,7 +458,7 @@ $("enroll-webauthn-form").addEventListener("submit", async (event) => {
     );
     await loadFactors();
     say("webauthn-status", `Key registered: ${activated.factor.destination}`, "ok");
-    if (activated.recoveryCodes) showRecoveryCodes(activated.recoveryCodes);
+    if (activated.recoveryCodes) mfaTurnedOn(activated.recoveryCodes);
   } catch (error) {
     say("webauthn-status", problemText(error), "error");
   }

@@ -101,6 +101,8 @@ async function codeInOutbox(page: Page, to: string, after = ""): Promise<string>
 
 async function shot(page: Page, screen: string): Promise<void> {
   if (SCREENSHOTS) {
+    // From the top: the outbox column is sticky, and a full-page shot keeps the last scroll position.
+    await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: new URL(`demo-${screen}.png`, SCREENSHOT_DIR).pathname, fullPage: true });
   }
 }

@@ -146,10 +146,11 @@ async function sendCode(channel) {
       purpose: state.purpose,
     });
     state.challengeId = challenge.challengeId;
+    // The service says when it fell back (no factor for the primary, SMS protection, a failed delivery).
     const fallback = challenge.fallbackUsed
-      ? ` Fallback: sent by ${challenge.channel} instead of ${channel}${
-          challenge.fallbackReason ? ` (${challenge.fallbackReason})` : ""
-        }.`
+      ? ` Fallback used${challenge.fallbackReason ? ` (${challenge.fallbackReason})` : ""}: sent by ${
+          challenge.channel
+        }${channel === "auto" ? "" : ` instead of ${channel}`}.`
       : "";
     say(
       "send-status",
@@ -164,6 +165,7 @@ async function sendCode(channel) {
   }
 }
 
+$("send-auto").addEventListener("click", () => sendCode("auto"));
 $("send-email").addEventListener("click", () => sendCode("email"));
 $("send-sms").addEventListener("click", () => sendCode("sms"));
 

@@ -194,7 +194,7 @@ describe("the demo client app in Chromium", () => {
     await context.close();
   });
 
-  it("enrolls email and SMS with the codes from the outbox panel, logs in by email and by SMS", async () => {
+  it("enrolls email and SMS with the codes from the outbox panel, logs in by email (after a fallback from SMS) and by SMS", async () => {
     const { context, page, problems } = await openDemo();
     await signIn(page, "mail-user");
     await statusOf(page, "account-status", /password only/);
@@ -209,6 +209,21 @@ describe("the demo client app in Chromium", () => {
     await statusOf(page, "email-status", /Email active/);
     expect(await page.locator("#codes-list li").count()).toBe(10);
     await page.click("#hide-codes");
+    await page.click("#sign-out");
+
+    // The app's primary method is SMS, and this user has email only: the service falls back, and the page says so.
+    await signIn(page, "mail-user");
+    const enrollMessage =
+      (await page.locator("#outbox li", { hasText: "mail-user@example.com" }).first().textContent()) ?? "";
+    await page.click("#send-auto");
+    expect(await statusOf(page, "send-status", /Code sent/)).toBe(
+      "Code sent by email to m***@example.com. Fallback used (no_factor): sent by email.",
+    );
+    expect(await page.locator("#send-status").getAttribute("class")).toBe("status warn");
+    await shot(page, "fallback");
+    await page.fill("#challenge-code", await codeInOutbox(page, "mail-user@example.com", enrollMessage));
+    await page.click("#verify-challenge");
+    await statusOf(page, "account-status", /Approved with email/);
 
     await page.fill("#enroll-sms-phone", "+14155550199");
     await page.click("#enroll-sms");

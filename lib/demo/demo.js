@@ -302,8 +302,8 @@ async function loadFactors() {
       remove.addEventListener("click", () =>
         sensitive("factors-status", async () => {
           await api("DELETE", `${userPath()}/factors/${encodeURIComponent(factor.factorId)}`);
-          say("factors-status", `Removed ${TYPE_NAMES[factor.type] ?? factor.type}.`, "ok");
           await loadFactors();
+          say("factors-status", `Removed ${TYPE_NAMES[factor.type] ?? factor.type}.`, "ok");
         }),
       );
       action.append(remove);
@@ -492,8 +492,8 @@ async function sensitive(statusId, action) {
 $("new-codes").addEventListener("click", () =>
   sensitive("sensitive-status", async () => {
     const answer = await api("POST", `${userPath()}/recovery-codes`);
-    say("sensitive-status", "New recovery codes made: the old ones no longer work.", "ok");
     await loadFactors();
+    say("sensitive-status", "New recovery codes made: the old ones no longer work.", "ok");
     showRecoveryCodes(answer.recoveryCodes);
   }),
 );

@@ -43,7 +43,11 @@ afterAll(async () => {
 /** A page on localhost (the app's WebAuthn rpId), recording any CSP violation or page error. */
 async function openDemo(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   if (!browser) throw new Error("no browser");
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } });
+  const context = await browser.newContext({
+    permissions: ["clipboard-read", "clipboard-write"],
+    acceptDownloads: true,
+    viewport: { width: 1200, height: 900 },
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (message) => {
@@ -147,7 +151,7 @@ describe("the demo client app in Chromium", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-codes")]);
     expect(download.suggestedFilename()).toBe("recovery-codes-totp-user.txt");
     const file = await readFile(await download.path(), "utf8");
-    const codes = file.match(/^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/gm) ?? [];
+    const codes: string[] = file.match(/^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/gm) ?? [];
     expect(codes).toEqual(shown);
 
     await page.click("#hide-codes");
@@ -176,6 +180,17 @@ describe("the demo client app in Chromium", () => {
     expect(await statusOf(page, "account-status", /Approved/)).toBe(
       "Approved with recovery. Session valid: yes, for totp-user. 9 recovery codes left.",
     );
+
+    // Within the step-up window (the recovery code just now): new codes at once, the old ones void.
+    await page.click("#new-codes");
+    await statusOf(page, "sensitive-status", /New recovery codes made/);
+    const renewed = await page.locator("#codes-list li").allTextContents();
+    expect(renewed).toHaveLength(10);
+    expect(renewed.filter((code) => codes.includes(code))).toEqual([]);
+    await page.click("#copy-codes");
+    await statusOf(page, "codes-status", /Copied/);
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(renewed.join("\n"));
+    await page.click("#hide-codes");
 
     // Past the step-up window the change asks for a verification first, then goes through.
     h.stack.clock.advance(301);
@@ -257,6 +272,12 @@ describe("the demo client app in Chromium", () => {
     expect(await statusOf(page, "account-status", /Approved/)).toBe(
       "Approved with sms. Session valid: yes, for mail-user.",
     );
+    // Removing a method is a sensitive change too; the SMS login just now is the step-up.
+    await page.getByRole("button", { name: /^Remove SMS/ }).click();
+    await statusOf(page, "factors-status", /Removed SMS/);
+    expect(await page.locator("#factors-body tr").count()).toBe(1);
+    const left = await h.call("GET", "/v1/users/mail-user/factors");
+    expect(left.body.factors).toEqual([expect.objectContaining({ type: "email", status: "active" })]);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -6,6 +6,7 @@ import { DomainError } from "#core/errors";
 import type { Deps } from "#core/ports";
 import { type ConfigRulesDeps, getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { problem } from "#http/problem";
+import { CONSOLE_CSP } from "./console-assets.ts";
 import { buildEvent, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
 import { type FunctionName, matchRoute, type Route } from "./routes.ts";
 
@@ -38,33 +39,53 @@ export async function ensureLocalWebauthn(
 }
 
 // `new URL` rather than `import.meta.dirname`, which Node 20 has only from 20.11 (engines says >= 20).
-const DEMO_PAGE = fileURLToPath(new URL("./demo/index.html", import.meta.url));
+const DEMO_DIR = fileURLToPath(new URL("./demo/", import.meta.url));
+
+/** The demo page's files: a fixed list, so no request path ever reaches the file system. */
+const DEMO_FILES: Record<string, { file: string; type: string }> = {
+  "/demo/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/demo/demo.js": { file: "demo.js", type: "text/javascript; charset=utf-8" },
+  "/demo/demo.css": { file: "demo.css", type: "text/css; charset=utf-8" },
+};
 
 /**
- * `/demo/`: the demo client app's page, and same-origin proxies (`/demo/api/...` → `/v1/...`)
- * that add the default app's API key here, so the key never reaches the browser. Requests
- * from another origin are refused: no other site can drive the default app through them.
+ * A proxied call must come from the demo page itself: a browser sends `Origin` on every
+ * cross-origin fetch and on every non-GET, and `Sec-Fetch-Site` on every request it makes.
+ */
+function fromDemoPage(headers: Record<string, string>): boolean {
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== `http://${headers.host ?? ""}`) return false;
+  const site = headers["sec-fetch-site"];
+  return site === undefined || site === "same-origin";
+}
+
+/**
+ * `/demo/`: the demo client app's files (one strict CSP, the console's: no inline code), and
+ * same-origin proxies (`/demo/api/...` → `/v1/...`) that add the default app's API key here, so
+ * the key never reaches the browser. Requests from another origin are refused: no other site can
+ * drive the default app through them.
  */
 export function demoRoute(
   route: Route,
   ctx: { handlers: Record<FunctionName, LambdaHandler>; apiKey: () => string },
 ): LocalRouteHandler | undefined {
-  if (route.method === "GET" && route.path === "/demo/") {
+  const asset = route.method === "GET" ? DEMO_FILES[route.path] : undefined;
+  if (asset) {
     return async () => ({
       statusCode: 200,
       headers: {
-        "content-type": "text/html; charset=utf-8",
+        "content-type": asset.type,
         "cache-control": "no-store",
-        "content-security-policy":
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
+        "content-security-policy": CONSOLE_CSP,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
       },
-      body: await readFile(DEMO_PAGE, "utf8"),
+      body: await readFile(`${DEMO_DIR}${asset.file}`, "utf8"),
     });
   }
   if (!route.path.startsWith("/demo/api/")) return undefined;
   return async ({ path, headers, body }) => {
-    const origin = headers.origin;
-    if (origin !== undefined && origin !== `http://${headers.host ?? ""}`) {
+    if (!fromDemoPage(headers)) {
       return problem(new DomainError("forbidden", "The demo proxy answers its own page only."));
     }
     const target = `/v1/${path.slice("/demo/api/".length)}`;

@@ -64,6 +64,8 @@ export const routes = [
   { method: "GET", path: "/dev/events", fn: "local", auth: "local" },
   // the demo client app: its page, and same-origin proxies to the client routes that add the default app's key
   { method: "GET", path: "/demo/", fn: "local", auth: "local" },
+  { method: "GET", path: "/demo/demo.js", fn: "local", auth: "local" },
+  { method: "GET", path: "/demo/demo.css", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/users/{userId}/factors", fn: "local", auth: "local" },
   { method: "GET", path: "/demo/api/users/{userId}/factors", fn: "local", auth: "local" },
   {
@@ -72,6 +74,10 @@ export const routes = [
     fn: "local",
     auth: "local",
   },
+  { method: "DELETE", path: "/demo/api/users/{userId}/factors/{factorId}", fn: "local", auth: "local" },
+  { method: "POST", path: "/demo/api/users/{userId}/recovery-codes", fn: "local", auth: "local" },
+  { method: "DELETE", path: "/demo/api/users/{userId}/mfa", fn: "local", auth: "local" },
+  { method: "DELETE", path: "/demo/api/users/{userId}/sessions", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/challenges", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/verifications", fn: "local", auth: "local" },
   { method: "POST", path: "/demo/api/sessions/validate", fn: "local", auth: "local" },

@@ -36,11 +36,19 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function statusAfter(page: Page, button: string): Promise<string> {
+/** Clicks, then waits for the status line beside the action to say ok or error. */
+async function statusAfter(page: Page, button: string, statusId: string): Promise<string> {
   await page.click(button);
-  const status = page.locator("#status");
-  await expect.poll(async () => status.getAttribute("class"), { timeout: 15_000 }).toMatch(/^(ok|error)$/);
+  const status = page.locator(`#${statusId}`);
+  await expect.poll(async () => status.getAttribute("class"), { timeout: 15_000 }).toMatch(/\b(ok|error)\b/);
   return (await status.textContent()) ?? "";
+}
+
+/** The demo's password stand-in (any user id, the fixed demo password). */
+async function signIn(page: Page, userId: string): Promise<void> {
+  await page.fill("#user", userId);
+  await page.fill("#password", "demo-password");
+  await page.click("#sign-in");
 }
 
 describe("the demo page in Chromium with a virtual authenticator", () => {
@@ -62,14 +70,19 @@ describe("the demo page in Chromium with a virtual authenticator", () => {
     // rpId localhost: the page must be opened on localhost (not 127.0.0.1).
     const port = new URL(h.stack.url).port;
     await page.goto(`http://localhost:${port}/demo/`);
-    await page.fill("#user", "browser-user");
+    await signIn(page, "browser-user");
+    await page.locator("#screen-account").waitFor();
     await page.fill("#label", "Virtual key");
 
-    expect(await statusAfter(page, "#register")).toBe("Key registered: Virtual key");
-    expect(await page.locator("#result").textContent()).toContain("recoveryCodes");
+    expect(await statusAfter(page, "#register", "webauthn-status")).toBe("Key registered: Virtual key");
+    // The first activation turned MFA on: the recovery codes are shown, once.
+    expect(await page.locator("#codes-list li").count()).toBe(10);
 
-    const login = await statusAfter(page, "#login");
-    expect(login).toBe("Approved with webauthn. Session valid: yes, for browser-user");
+    await page.click("#sign-out");
+    await signIn(page, "browser-user");
+    await page.locator("#screen-second-factor").waitFor();
+    const login = await statusAfter(page, "#login", "account-status");
+    expect(login).toBe("Approved with webauthn. Session valid: yes, for browser-user.");
 
     // The service's own view: one active webauthn factor whose counter moved, one approval audited.
     const list = await h.call("GET", "/v1/users/browser-user/factors");

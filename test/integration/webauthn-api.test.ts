@@ -215,8 +215,10 @@ describe("the demo page and its proxy", () => {
     const page = await h.http("GET", "/demo/", { auth: null });
     expect(page.status).toBe(200);
     expect(page.headers["content-type"]).toContain("text/html");
-    expect(page.text).toContain("parseCreationOptionsFromJSON");
-    expect(page.text).not.toContain(h.stack.credentials.apiKey);
+    expect(page.text).toContain('src="demo.js"');
+    const script = await h.http("GET", "/demo/demo.js", { auth: null });
+    expect(script.text).toContain("parseCreationOptionsFromJSON");
+    expect(page.text + script.text).not.toContain(h.stack.credentials.apiKey);
 
     const proxied = await h.http("POST", "/demo/api/challenges", {
       auth: null,

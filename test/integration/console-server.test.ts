@@ -206,6 +206,23 @@ describe("the console server (npm run console) against a SigV4-checked admin API
     expect(seen).toHaveLength(1);
   });
 
+  it("passes API Gateway's refusal of a bad signature back as it came (403 and its message)", async () => {
+    const wrongKey = await startConsoleServer({
+      baseUrl: upstream.url,
+      fetch: signingFetch({ ...CREDENTIALS, secretAccessKey: "not-the-secret" }, REGION),
+    });
+    try {
+      const refused = await fetch(`${new URL(wrongKey.url).origin}/console/api/admin/apps`);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { message: string }).message).toMatch(
+        /signature we calculated does not match/,
+      );
+      expect(seen).toEqual([]);
+    } finally {
+      await wrongKey.close();
+    }
+  });
+
   it("answers 502 problem+json when the admin API cannot be reached, and keeps serving", async () => {
     const closedPort = await freePort();
     const orphan = await startConsoleServer({
@@ -241,6 +258,23 @@ function awsEnv(aws: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1", ...aws };
 }
 
+/** The address bin/console.ts prints once it listens; rejects with its stderr if it exits first. */
+function printedAddress(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const m = /Open (http:\/\/127\.0\.0\.1:\d+\/console\/)/.exec(stdout);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+}
+
 describe("bin/console.ts", () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
@@ -261,15 +295,7 @@ describe("bin/console.ts", () => {
     running.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const address = await new Promise<string>((resolve, reject) => {
-      let stdout = "";
-      running.stdout?.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const m = /Open (http:\/\/127\.0\.0\.1:\d+\/console\/)/.exec(stdout);
-        if (m?.[1]) resolve(m[1]);
-      });
-      running.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-    });
+    const address = await printedAddress(running);
     expect((await fetch(address)).headers.get("content-security-policy")).toBe(CONSOLE_CSP);
     const before = upstream.verdicts.length;
     const apps = await fetch(`${new URL(address).origin}/console/api/admin/apps`);
@@ -281,6 +307,67 @@ describe("bin/console.ts", () => {
     running.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(stderr).toBe("");
+  }, 30_000);
+
+  it("--stage reads ApiUrl from the stack (CloudFormation's call is SigV4-checked too) and serves against it", async () => {
+    const cloudFormation = await startSigV4Server({
+      credentials: CREDENTIALS,
+      region: REGION,
+      service: "cloudformation",
+      handle: async (request) => {
+        const form = new URLSearchParams(await request.text());
+        if (form.get("Action") !== "DescribeStacks" || form.get("StackName") !== "OtpService-qa") {
+          return new Response("unexpected", { status: 400 });
+        }
+        return new Response(
+          `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
+<StackName>OtpService-qa</StackName><StackId>arn:aws:cloudformation:${REGION}:123456789012:stack/OtpService-qa/1</StackId>
+<CreationTime>2026-12-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>
+<Outputs><member><OutputKey>ApiUrl</OutputKey><OutputValue>${upstream.url}/</OutputValue></member></Outputs>
+</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+          { status: 200, headers: { "content-type": "text/xml" } },
+        );
+      },
+    });
+    const staged = spawn(tsx, ["bin/console.ts", "--stage", "qa", "--region", REGION, "--port", "0"], {
+      cwd: root,
+      env: awsEnv({
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.url,
+      }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const address = await printedAddress(staged);
+      expect(cloudFormation.verdicts).toEqual([expect.objectContaining({ method: "POST", accepted: true })]);
+      const before = upstream.verdicts.length;
+      const apps = await fetch(`${new URL(address).origin}/console/api/admin/apps`);
+      expect(apps.status).toBe(200);
+      expect(upstream.verdicts.slice(before)).toEqual([
+        expect.objectContaining({ path: "/v1/admin/apps", accepted: true }),
+      ]);
+    } finally {
+      staged.kill("SIGTERM");
+      await cloudFormation.close();
+    }
+  }, 30_000);
+
+  it("refuses to start without a target, naming the options", async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const proc = spawn(tsx, ["bin/console.ts"], {
+        cwd: root,
+        env: awsEnv({}),
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      proc.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      proc.once("exit", (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: say which API: --stage <stage> \(or --url <apiUrl>\)/);
   }, 30_000);
 
   it("says so when the port is taken", async () => {

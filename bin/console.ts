@@ -69,6 +69,26 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+  // One signed read before serving: missing credentials stop here, in the terminal, rather than
+  // as a 502 in the page; a refusal (no IAM permission) or an unreachable API is only a warning.
+  const probeUrl = `${connection.baseUrl.replace(/\/+$/, "")}/v1/admin/apps`;
+  try {
+    const probe = await connection.fetch(probeUrl, { headers: { accept: "application/json" } });
+    await probe.body?.cancel();
+    if (!probe.ok) {
+      process.stderr.write(
+        `warning: the admin API answered ${probe.status} to GET /v1/admin/apps; the console will show its refusals\n`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(
+      `warning: could not reach ${probeUrl}: ${error instanceof Error ? error.message : error}\n`,
+    );
+  }
   let server: Awaited<ReturnType<typeof startConsoleServer>>;
   try {
     server = await startConsoleServer({

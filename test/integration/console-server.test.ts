@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signingFetch } from "#lib/cli/signing-fetch";
@@ -370,7 +372,33 @@ describe("bin/console.ts", () => {
     expect(result.stderr).toMatch(/^error: say which API: --stage <stage> \(or --url <apiUrl>\)/);
   }, 30_000);
 
-  it("says so when the port is taken", async () => {
+  it("stops before serving when there are no AWS credentials to sign with", async () => {
+    const home = await mkdtemp(join(tmpdir(), "console-home-"));
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const proc = spawn(
+          tsx,
+          ["bin/console.ts", "--url", upstream.url, "--region", REGION, "--port", "0"],
+          {
+            cwd: root,
+            env: { ...awsEnv({ AWS_EC2_METADATA_DISABLED: "true" }), HOME: home },
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
+        let stderr = "";
+        proc.stderr?.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        proc.once("exit", (code) => resolve({ code, stderr }));
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^error: no AWS credentials: /);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("says so when the port is taken (and warns when the API refuses the startup probe)", async () => {
     const taken = await startConsoleServer({ baseUrl: upstream.url, fetch });
     try {
       const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -386,8 +414,10 @@ describe("bin/console.ts", () => {
         proc.once("exit", (code) => resolve({ code, stderr }));
       });
       expect(result.code).toBe(1);
+      // The key's secret is wrong: the startup probe's 403 is a warning, the port an error.
       expect(result.stderr).toBe(
-        `error: port ${taken.port} on 127.0.0.1 is in use: pass --port <port> (or --port 0 for any free port)\n`,
+        "warning: the admin API answered 403 to GET /v1/admin/apps; the console will show its refusals\n" +
+          `error: port ${taken.port} on 127.0.0.1 is in use: pass --port <port> (or --port 0 for any free port)\n`,
       );
     } finally {
       await taken.close();

@@ -29,12 +29,24 @@ interface LocalCredentials {
   adminToken: string;
 }
 
+/** Where the admin API is and the `fetch` that authenticates to it (admin token or SigV4). */
+export interface Connection {
+  baseUrl: string;
+  fetch: typeof fetch;
+}
+
 /**
  * `--local [dir]` (the default): the local stack's `credentials.json` and its admin token.
  * `--url` or `--stage`: a deployed stage, every request SigV4-signed with the standard AWS
  * credential chain (`--profile`), the URL from the stack's `ApiUrl` output for `--stage`.
  */
 export async function resolveTarget(options: TargetOptions, ctx: TargetEnv): Promise<AdminApi> {
+  const { baseUrl, fetch } = await resolveConnection(options, ctx);
+  return new AdminApi(baseUrl, fetch);
+}
+
+/** resolveTarget without the AdminApi: for the console server, which forwards requests as they come. */
+export async function resolveConnection(options: TargetOptions, ctx: TargetEnv): Promise<Connection> {
   const send = ctx.send ?? fetch;
   const chosen = [options.url && "--url", options.stage && "--stage", options.local && "--local"].filter(
     Boolean,
@@ -46,20 +58,20 @@ export async function resolveTarget(options: TargetOptions, ctx: TargetEnv): Pro
       typeof options.local === "string" ? options.local : (ctx.env.OTP_LOCAL_DIR ?? ".local"),
     );
     const local = await readLocalCredentials(dir);
-    return new AdminApi(local.baseUrl, tokenFetch(local.adminToken, send));
+    return { baseUrl: local.baseUrl, fetch: tokenFetch(local.adminToken, send) };
   }
   const credentials = awsCredentials(options.profile);
   if (options.url) {
     const url = parseUrl(options.url);
     const region =
       options.region ?? regionOfExecuteApiHost(url.hostname) ?? (await configuredRegion(options.profile));
-    return new AdminApi(url.href, signingFetch(credentials, region, send));
+    return { baseUrl: url.href, fetch: signingFetch(credentials, region, send) };
   }
   const stage = options.stage ?? "";
   const stackName = options.stackName ?? `OtpService-${stage}`;
   const region = options.region ?? (await configuredRegion(options.profile));
   const apiUrl = await stackApiUrl({ stackName, region, credentials });
-  return new AdminApi(apiUrl, signingFetch(credentials, region, send));
+  return { baseUrl: apiUrl, fetch: signingFetch(credentials, region, send) };
 }
 
 async function readLocalCredentials(dir: string): Promise<LocalCredentials> {

@@ -13,7 +13,8 @@ otp-service is running locally.
   Other terminals: export OTP_LOCAL_DIR=${dir}   (the README's snippets read the credentials there)
   Outbox       ${baseUrl}/dev/outbox   (every SMS and email the local stack "sent")
   SES (local)  ${sesUrl}                (aws-ses-v2-local's mail viewer)
-  Demo app     http://localhost:${new URL(baseUrl).port}/demo/   (passkeys and security keys; open it on localhost)
+  Console      http://localhost:${new URL(baseUrl).port}/console/   (apps, keys, settings, secrets, users, audit, doctor)
+  Demo app     http://localhost:${new URL(baseUrl).port}/demo/   (a client app using every factor; open it on localhost)
 
 Try it (paste into another terminal; needs only curl and node):
 

@@ -31,9 +31,14 @@ describe("matchRoute", () => {
   });
 
   it("answers not_found for an unknown path", () => {
-    for (const path of ["/", "/v1", "/v1/users", "/v1/challenges/extra", "/v1/users/a/b/factors", "/nope"]) {
+    for (const path of ["/v1", "/v1/users", "/v1/challenges/extra", "/v1/users/a/b/factors", "/nope", "//"]) {
       expect(matchRoute("GET", path)).toEqual({ kind: "not_found" });
     }
+  });
+
+  it("serves / on the local stack only (the page linking the console and the demo app)", () => {
+    const home = matchRoute("GET", "/");
+    expect(home.kind === "found" && home.route.fn).toBe("local");
   });
 
   it("does not let a parameter span segments or be empty", () => {

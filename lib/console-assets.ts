@@ -42,15 +42,14 @@ export async function consoleAsset(path: string): Promise<StaticFile | undefined
   } catch {
     return undefined;
   }
-  return {
-    statusCode: 200,
-    headers: {
-      "content-type": type,
-      "cache-control": "no-store",
-      "content-security-policy": CONSOLE_CSP,
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-    },
-    body,
-  };
+  return { statusCode: 200, headers: pageHeaders(type), body };
 }
+
+/** The headers of every page file the local stack and the console server send: the strict CSP, never cached. */
+export const pageHeaders = (contentType: string): Record<string, string> => ({
+  "content-type": contentType,
+  "cache-control": "no-store",
+  "content-security-policy": CONSOLE_CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+});

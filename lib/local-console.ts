@@ -1,8 +1,7 @@
-import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { DomainError } from "#core/errors";
 import { problem } from "#http/problem";
 import { consoleAsset } from "./console-assets.ts";
-import { buildEvent, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
+import { buildEvent, invokeHandler, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
 import { type FunctionName, matchRoute, type Route } from "./routes.ts";
 
 const notFound = () => problem(new DomainError("not_found", "No such route."));
@@ -59,13 +58,6 @@ export function consoleRoute(
       headers: { ...forwarded, authorization: `Bearer ${ctx.adminToken()}` },
       body,
     });
-    const result = (await ctx.handlers[match.route.fn](event, {
-      awsRequestId: event.requestContext.requestId,
-    } as Context)) as APIGatewayProxyStructuredResultV2;
-    return {
-      statusCode: result.statusCode ?? 200,
-      headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
-      body: result.body,
-    };
+    return invokeHandler(ctx.handlers, match.route.fn, event);
   };
 }

@@ -1,13 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { AppConfig } from "#core/config";
 import { DomainError } from "#core/errors";
 import type { Deps } from "#core/ports";
 import { type ConfigRulesDeps, getAppConfig, updateAppConfig } from "#core/use-cases/app-config";
 import { problem } from "#http/problem";
-import { CONSOLE_CSP } from "./console-assets.ts";
-import { buildEvent, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
+import { pageHeaders } from "./console-assets.ts";
+import { buildEvent, invokeHandler, type LambdaHandler, type LocalRouteHandler } from "./local-server.ts";
 import { type FunctionName, matchRoute, type Route } from "./routes.ts";
 
 /** The origin the demo page runs on: WebAuthn needs a secure context and an rpId matching the host, so localhost. */
@@ -73,13 +72,7 @@ export function demoRoute(
   if (asset) {
     return async () => ({
       statusCode: 200,
-      headers: {
-        "content-type": asset.type,
-        "cache-control": "no-store",
-        "content-security-policy": CONSOLE_CSP,
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
-      },
+      headers: pageHeaders(asset.type),
       body: await readFile(`${DEMO_DIR}${asset.file}`, "utf8"),
     });
   }
@@ -99,13 +92,6 @@ export function demoRoute(
       headers: { authorization: `Bearer ${ctx.apiKey()}`, "content-type": "application/json" },
       body,
     });
-    const result = (await ctx.handlers[match.route.fn](event, {
-      awsRequestId: event.requestContext.requestId,
-    } as Context)) as APIGatewayProxyStructuredResultV2;
-    return {
-      statusCode: result.statusCode ?? 200,
-      headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
-      body: result.body,
-    };
+    return invokeHandler(ctx.handlers, match.route.fn, event);
   };
 }

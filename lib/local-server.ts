@@ -76,16 +76,21 @@ async function handle(
     );
   }
 
-  const event = toEvent(req, body);
-  const result = (await handlers[route.fn](
-    event,
-    lambdaContext(route.fn, event),
-  )) as APIGatewayProxyStructuredResultV2;
-  send(res, {
+  send(res, await invokeHandler(handlers, route.fn, toEvent(req, body)));
+}
+
+/** Calls a function's handler with the v2 event as Lambda would, and reads its answer as an HTTP result. */
+export async function invokeHandler(
+  handlers: Record<FunctionName, LambdaHandler>,
+  fn: FunctionName,
+  event: APIGatewayProxyEventV2,
+): Promise<HttpResult> {
+  const result = (await handlers[fn](event, lambdaContext(fn, event))) as APIGatewayProxyStructuredResultV2;
+  return {
     statusCode: result.statusCode ?? 200,
     headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
     body: result.body,
-  });
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string | undefined> {

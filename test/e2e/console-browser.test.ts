@@ -1,13 +1,11 @@
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.ts";
 import { type FakeTwilio, startFakeTwilio, twilioSid } from "../support/fake-twilio.ts";
 import { enrollEmail, type Harness, startHarness } from "../support/harness.ts";
 
-/** Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it when missing). */
-const CHROMIUM = "/usr/bin/chromium";
 const ACCOUNT = { sid: twilioSid("AC"), token: "c".repeat(32) };
 /** Screenshots for the README only when asked: a test run must not rewrite committed images. */
 const SCREENSHOTS = process.env.OTP_SCREENSHOTS === "1";
@@ -21,24 +19,9 @@ let context: BrowserContext;
 let appId = "";
 
 beforeAll(async () => {
-  // Fail, never skip: a missing browser must not pass for a tested feature.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the console browser test needs Debian's Chromium`);
-  }
   twilio = await startFakeTwilio([ACCOUNT]);
   h = await startHarness({ twilioApiUrl: twilio.url });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // No internet on these machines: nothing in the background may try to reach it.
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium("the console browser test");
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   if (SCREENSHOTS) await mkdir(SHOTS_DIR, { recursive: true });
 });

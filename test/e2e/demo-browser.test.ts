@@ -1,12 +1,10 @@
-import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { generateSync } from "otplib";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 
-/** Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it when missing). */
-const CHROMIUM = "/usr/bin/chromium";
 /** `OTP_SCREENSHOTS=1`: the main screens are saved for the README (docs/screenshots/demo-<screen>.png). */
 const SCREENSHOTS = process.env.OTP_SCREENSHOTS === "1";
 const SCREENSHOT_DIR = new URL("../../docs/screenshots/", import.meta.url);
@@ -15,23 +13,8 @@ let h: Harness;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  // Fail, never skip: a missing browser must not pass for a tested feature.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the demo browser test needs Debian's Chromium`);
-  }
   h = await startHarness();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // No internet on these machines: nothing in the background may try to reach it.
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium("the demo browser test");
   if (SCREENSHOTS) await mkdir(SCREENSHOT_DIR, { recursive: true });
 });
 

@@ -1,34 +1,14 @@
-import { existsSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
-
-/** Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it when missing). */
-const CHROMIUM = "/usr/bin/chromium";
 
 let h: Harness;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  // Fail, never skip: a missing browser must not pass for a tested feature.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the WebAuthn browser test needs Debian's Chromium (apt-get install -y chromium)`,
-    );
-  }
   h = await startHarness();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // No internet on these machines: nothing in the background may try to reach it.
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium("the WebAuthn browser test");
 });
 
 afterAll(async () => {

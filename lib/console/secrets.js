@@ -99,8 +99,9 @@ export async function secretsScreen() {
           return setStatus.fail(problemView(r));
         }
         value.input.value = "";
-        setStatus.ok(`Secret ${secretName} saved.`);
+        // The list first: the message then describes what is on screen.
         await load();
+        setStatus.ok(`Secret ${secretName} saved.`);
       },
     },
     h("h2", {}, "Set a secret"),

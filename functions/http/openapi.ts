@@ -2,6 +2,7 @@ import * as z from "zod";
 import { appConfigSchema } from "#core/config";
 import type { ErrorCode } from "#core/errors";
 import { type Route, routes } from "#lib/routes";
+import { type RequestOrigin, withServers } from "./openapi-servers.ts";
 import { statusOf } from "./problem.ts";
 import {
   activation,
@@ -518,57 +519,18 @@ function operation(route: Route, doc: OperationDoc): Record<string, unknown> {
   };
 }
 
-/** Where a request reached the service: API Gateway's (or the local server's) view of it. */
-export interface RequestOrigin {
-  /** `requestContext.domainName`: the API's host (locally the Host header). */
-  domainName?: string;
-  /** `requestContext.stage`. */
-  stage?: string;
-  /** The path as requested, stage or custom-domain mapping included. */
-  rawPath?: string;
-  /** `X-Forwarded-Proto` as API Gateway (or the local server) sets it. */
-  proto?: string;
-}
-
-const DOCUMENT_PATH = "/openapi.json";
-
-/**
- * The base URL the caller used to fetch this document: scheme and host, plus whatever precedes
- * `/openapi.json` in the path (a named stage, a custom domain's mapping). Undefined when the
- * origin is unknown or the host does not look like one.
- */
-export function serverUrl(origin: RequestOrigin): string | undefined {
-  const host = origin.domainName ?? "";
-  if (!/^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return undefined;
-  const base =
-    origin.rawPath?.endsWith(DOCUMENT_PATH) === true
-      ? origin.rawPath.slice(0, -DOCUMENT_PATH.length)
-      : origin.stage && origin.stage !== "$default"
-        ? `/${origin.stage}`
-        : "";
-  if (!/^(?:\/[A-Za-z0-9._~-]+)*$/.test(base)) return undefined;
-  const scheme = origin.proto?.toLowerCase() === "http" ? "http" : "https";
-  return `${scheme}://${host}${base}`;
-}
-
 /** OpenAPI 3.1 for every deployed route: request bodies from the handlers' own zod schemas, responses from `responses.ts`. */
 export function openApiDocument(origin: RequestOrigin = {}): Record<string, unknown> {
-  const url = serverUrl(origin);
-  built ??= buildDocument();
-  const { info, ...rest } = built;
-  return {
-    openapi: "3.1.0",
-    info,
-    servers: [
-      url
-        ? { url, description: "The deployment that served this document" }
-        : { url: "/", description: "The host that serves this document" },
-    ],
-    ...rest,
-  };
+  return withServers(openApiBody(), origin);
 }
 
-/** Built once per process (it takes about 0.1 s): only `servers` depends on the request. */
+/** The document without `servers` (the one part that depends on the request), built once per process. */
+export function openApiBody(): Record<string, unknown> {
+  built ??= buildDocument();
+  return built;
+}
+
+/** Built once per process (it takes about 0.1 s). */
 let built: Record<string, unknown> | undefined;
 
 function buildDocument(): Record<string, unknown> {
@@ -611,3 +573,5 @@ function buildDocument(): Record<string, unknown> {
     },
   };
 }
+
+export { type RequestOrigin, serverUrl } from "./openapi-servers.ts";

@@ -259,6 +259,9 @@ describe("functions", () => {
         "otplib",
         "client-sesv2",
         "zod/v4/classic",
+        // JSON Schema is the OpenAPI document's business, built at build time.
+        "zod/v4/core/to-json-schema",
+        "zod/v4/core/json-schema-processors",
       ]) {
         expect(
           sources.filter((s) => s.includes(lazy)),
@@ -272,10 +275,51 @@ describe("functions", () => {
       );
       // Shipped beside it for the requests that need them.
       if (name !== "verify") expect(lazySources.some((s) => s.includes("libphonenumber-js"))).toBe(true);
-      if (name === "admin-config") expect(lazySources.some((s) => s.includes("zod/v4/classic"))).toBe(true);
+      // The OpenAPI document ships as data: no zod reaches a Lambda but zod/mini.
+      expect(lazySources.filter((s) => s.includes("zod/v4/classic"))).toEqual([]);
       if (name === "send") expect(lazySources.some((s) => s.includes("client-sesv2"))).toBe(true);
     },
   );
+
+  it("admin-config serves the OpenAPI document built into its asset, the same the source builds", async () => {
+    const code = propsOf("admin-config").Code as { S3Key: string };
+    const dir = join(assemblyDir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      OTP_TABLE_NAME: "otp-service-infra-test",
+      OTP_SERVICE_SECRET_ID: "otp-service/infra-test/service",
+      AWS_REGION: "us-east-1",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
+    try {
+      const { handler } = (await import(pathToFileURL(join(dir, "index.mjs")).href)) as {
+        handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+      };
+      const origin = { domainName: "abc123.execute-api.eu-west-1.amazonaws.com", stage: "prod" };
+      const response = await handler(
+        {
+          version: "2.0",
+          routeKey: "GET /openapi.json",
+          rawPath: "/prod/openapi.json",
+          headers: { host: origin.domainName, "x-forwarded-proto": "https" },
+          requestContext: {
+            ...origin,
+            requestId: "infra-test",
+            http: { method: "GET", path: "/prod/openapi.json", sourceIp: "127.0.0.1" },
+          },
+          isBase64Encoded: false,
+        },
+        { awsRequestId: "infra-test", functionName: "admin-config", getRemainingTimeInMillis: () => 10_000 },
+      );
+      expect(response.statusCode).toBe(200);
+      const { openApiDocument } = await import("#http/openapi");
+      expect(JSON.parse(response.body)).toEqual(
+        openApiDocument({ ...origin, rawPath: "/prod/openapi.json", proto: "https" }),
+      );
+    } finally {
+      process.env = saved;
+    }
+  });
 
   it.each(FUNCTION_NAMES)(
     "%s's chunks load on their own, CommonJS ones included (qrcode renders)",

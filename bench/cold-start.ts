@@ -127,6 +127,9 @@ function runChild(
   });
 }
 
+/** The reference bundle beside the floor: the floor plus what every function must load (bench/floor-required.ts). */
+export const REQUIRED = "floor + required";
+
 export async function measureColdStart(
   options: StackBundling,
   settings: { runs: number; warmups: number; profileRuns: number; progress: (line: string) => void },
@@ -144,7 +147,7 @@ export async function measureColdStart(
       : 'Variant `+nodeModules twilio`: the same build with `bundling.nodeModules: ["twilio"]` (twilio external, ' +
         "installed into the asset's node_modules and loaded from there by the existing `import()`).";
     settings.progress(
-      "bundling: floor, 4 functions as npm run build does, 4 variants, 5 instrumented builds",
+      "bundling: floor, floor + required, 4 functions as npm run build does, 4 variants, 5 instrumented builds",
     );
     const plain = { ...options, sourcemap: false };
     // The laziness check instruments twilio's modules, so those builds bundle it even where the stack
@@ -156,6 +159,7 @@ export async function measureColdStart(
     };
     const jobs: Promise<BuiltBundle>[] = [
       bundle(options, { name: "floor", entry: "bench/floor.ts", outDir: dir }),
+      bundle(options, { name: REQUIRED, entry: "bench/floor-required.ts", outDir: dir }),
       ...FUNCTIONS.map((fn) => bundle(options, { name: fn, entry: `functions/${fn}.ts`, outDir: dir })),
       ...(twilioAlreadyOut
         ? []
@@ -215,14 +219,14 @@ export async function measureColdStart(
       {
         label: options.enableSourceMaps ? "as deployed (NODE_OPTIONS=--enable-source-maps)" : "as deployed",
         nodeOptions: deployedOptions,
-        names: ["floor", ...functionNames, ...variantNames],
+        names: ["floor", REQUIRED, ...functionNames, ...variantNames],
       },
       ...(options.enableSourceMaps
         ? [
             {
               label: "without --enable-source-maps",
               nodeOptions: "",
-              names: ["floor", ...functionNames, ...variantNames],
+              names: ["floor", REQUIRED, ...functionNames, ...variantNames],
             },
           ]
         : []),
@@ -257,7 +261,7 @@ export async function measureColdStart(
     }
     settings.progress("profiling the as-deployed imports");
     const profiles = await profileImports(
-      ["floor", ...functionNames].flatMap((name) => {
+      ["floor", REQUIRED, ...functionNames].flatMap((name) => {
         const file = bundles.get(name)?.file;
         return file ? [{ name, file }] : [];
       }),

@@ -126,23 +126,33 @@ export type RouteMatch =
   | { kind: "method_not_allowed"; allow: HttpMethod[] }
   | { kind: "not_found" };
 
-const compiled = routes.map((route) => {
-  const names: string[] = [];
-  const source = route.path
-    .split("/")
-    .map((segment) => {
-      const param = /^\{(\w+)\}$/.exec(segment);
-      if (!param?.[1]) return segment.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
-      names.push(param[1]);
-      return "([^/]+)";
-    })
-    .join("/");
-  return { route: route as Route, names, pattern: new RegExp(`^${source}$`) };
-});
+interface CompiledRoute {
+  route: Route;
+  names: string[];
+  pattern: RegExp;
+}
+
+// Compiled on the first match: in the cloud API Gateway names the route (`routeKey`), so a Lambda never needs these.
+let compiled: CompiledRoute[] | undefined;
+const compile = (): CompiledRoute[] =>
+  routes.map((route) => {
+    const names: string[] = [];
+    const source = route.path
+      .split("/")
+      .map((segment) => {
+        const param = /^\{(\w+)\}$/.exec(segment);
+        if (!param?.[1]) return segment.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+        names.push(param[1]);
+        return "([^/]+)";
+      })
+      .join("/");
+    return { route: route as Route, names, pattern: new RegExp(`^${source}$`) };
+  });
 
 /** Matches a raw request path (no query) the way API Gateway does, including 405 for a known path. */
 export function matchRoute(method: string, path: string): RouteMatch {
   const allow: HttpMethod[] = [];
+  compiled ??= compile();
   for (const { route, names, pattern } of compiled) {
     const m = pattern.exec(path);
     if (!m) continue;

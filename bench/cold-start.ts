@@ -127,8 +127,12 @@ function runChild(
   });
 }
 
-/** The reference bundle beside the floor: the floor plus what every function must load (bench/floor-required.ts). */
+/** The floor plus the platform every function loads (bench/floor-platform.ts). */
+export const PLATFORM = "floor + platform";
+/** ...and the stored config's check: what every function must load before its own code (bench/floor-required.ts). */
 export const REQUIRED = "floor + required";
+/** The bundles the functions are compared with, the floor first. */
+export const REFERENCES = ["floor", PLATFORM, REQUIRED] as const;
 
 export async function measureColdStart(
   options: StackBundling,
@@ -147,7 +151,7 @@ export async function measureColdStart(
       : 'Variant `+nodeModules twilio`: the same build with `bundling.nodeModules: ["twilio"]` (twilio external, ' +
         "installed into the asset's node_modules and loaded from there by the existing `import()`).";
     settings.progress(
-      "bundling: floor, floor + required, 4 functions as npm run build does, 4 variants, 5 instrumented builds",
+      "bundling: floor, floor + platform, floor + required, 4 functions as npm run build does, 4 variants, 5 instrumented builds",
     );
     const plain = { ...options, sourcemap: false };
     // The laziness check instruments twilio's modules, so those builds bundle it even where the stack
@@ -159,6 +163,7 @@ export async function measureColdStart(
     };
     const jobs: Promise<BuiltBundle>[] = [
       bundle(options, { name: "floor", entry: "bench/floor.ts", outDir: dir }),
+      bundle(options, { name: PLATFORM, entry: "bench/floor-platform.ts", outDir: dir }),
       bundle(options, { name: REQUIRED, entry: "bench/floor-required.ts", outDir: dir }),
       ...FUNCTIONS.map((fn) => bundle(options, { name: fn, entry: `functions/${fn}.ts`, outDir: dir })),
       ...(twilioAlreadyOut
@@ -219,14 +224,14 @@ export async function measureColdStart(
       {
         label: options.enableSourceMaps ? "as deployed (NODE_OPTIONS=--enable-source-maps)" : "as deployed",
         nodeOptions: deployedOptions,
-        names: ["floor", REQUIRED, ...functionNames, ...variantNames],
+        names: [...REFERENCES, ...functionNames, ...variantNames],
       },
       ...(options.enableSourceMaps
         ? [
             {
               label: "without --enable-source-maps",
               nodeOptions: "",
-              names: ["floor", REQUIRED, ...functionNames, ...variantNames],
+              names: [...REFERENCES, ...functionNames, ...variantNames],
             },
           ]
         : []),
@@ -261,7 +266,7 @@ export async function measureColdStart(
     }
     settings.progress("profiling the as-deployed imports");
     const profiles = await profileImports(
-      ["floor", REQUIRED, ...functionNames].flatMap((name) => {
+      [...REFERENCES, ...functionNames].flatMap((name) => {
         const file = bundles.get(name)?.file;
         return file ? [{ name, file }] : [];
       }),

@@ -1,60 +1,11 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { parseAppConfig } from "#core/config";
+import { platformHandler } from "./floor-platform.ts";
 
 /**
- * The floor plus what every function of this service must load before any code of its own:
- * Powertools Logger and Metrics (issue 13, items 1 and 6), the EventBridge client that
- * publishes audit events (item 7), the Secrets Manager client that reads the service secret
- * (every code, session and factor secret is keyed by it), and the app's stored config
- * checked against its zod/mini schema on the way in (DESIGN.md: a stored config that no longer
- * validates is refused). Built the same way as the floor and the functions, clients on the
- * first request. It shows how much of a function's cold import its own code is.
+ * The floor plus what every function must load before any code of its own: the platform
+ * (`floor-platform.ts`: Powertools Logger and Metrics, the Secrets Manager and EventBridge
+ * clients) and the app's stored config checked against its zod/mini schema on the way in
+ * (SECURITY rule 27: the loader rejects out-of-range stored values). The gap between this and
+ * a function is the function's own code.
  */
-let deps:
-  | {
-      documents: DynamoDBDocumentClient;
-      secrets: SecretsManagerClient;
-      events: EventBridgeClient;
-      logger: Logger;
-      metrics: Metrics;
-    }
-  | undefined;
-
-export const handler = async (): Promise<{ statusCode: number }> => {
-  deps ??= {
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-    secrets: new SecretsManagerClient({}),
-    events: new EventBridgeClient({}),
-    logger: new Logger({ serviceName: "otp-service" }),
-    metrics: new Metrics({ namespace: "OtpService", serviceName: "otp-service" }),
-  };
-  const { documents, secrets, events, logger, metrics } = deps;
-  const [secret, app] = await Promise.all([
-    secrets.send(new GetSecretValueCommand({ SecretId: process.env.OTP_SERVICE_SECRET_ID })),
-    documents.send(
-      new GetCommand({ TableName: process.env.OTP_TABLE_NAME, Key: { pk: "APP#bench", sk: "CONFIG" } }),
-    ),
-  ]);
-  const config = parseAppConfig(app.Item?.config ?? {});
-  if (!config.ok || secret.SecretString === undefined) return { statusCode: 503 };
-  await documents.send(
-    new UpdateCommand({
-      TableName: process.env.OTP_TABLE_NAME,
-      Key: { pk: "BENCH#floor", sk: "FLOOR" },
-      UpdateExpression: "SET n = if_not_exists(n, :zero) + :one",
-      ExpressionAttributeValues: { ":zero": 0, ":one": 1 },
-    }),
-  );
-  await events.send(
-    new PutEventsCommand({ Entries: [{ Source: "otp-service", DetailType: "bench", Detail: "{}" }] }),
-  );
-  metrics.addMetric("Bench", MetricUnit.Count, 1);
-  metrics.publishStoredMetrics();
-  logger.info("request", { status: 204 });
-  return { statusCode: 204 };
-};
+export const handler = platformHandler(parseAppConfig);

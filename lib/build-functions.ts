@@ -48,7 +48,10 @@ export function prebuiltOpenApi(): esbuild.Plugin {
   return {
     name: "prebuilt-openapi",
     setup(build) {
-      build.onLoad({ filter: /[\\/]functions[\\/]http[\\/]openapi-prebuilt\.ts$/ }, async () => {
+      // This repository's module only, whatever else ends in the same path.
+      const target = join(projectRoot, "functions", "http", "openapi-prebuilt.ts");
+      build.onLoad({ filter: /openapi-prebuilt\.ts$/ }, async (args) => {
+        if (args.path !== target) return undefined;
         const { openApiBody } = await import("../functions/http/openapi.ts");
         const body = JSON.stringify(openApiBody());
         return {

@@ -62,7 +62,12 @@ function cloudHandler(routes = sendRoutes) {
   return createHandler("send", routes, async () => handlerDeps);
 }
 
-const call = async (handler: ReturnType<typeof createHandler>, body: unknown, requestId: string) => {
+const call = async (
+  handler: ReturnType<typeof createHandler>,
+  body: unknown,
+  requestId: string,
+  remainingMs?: number,
+) => {
   const event = buildEvent({
     method: "POST",
     path: "/v1/challenges",
@@ -70,7 +75,9 @@ const call = async (handler: ReturnType<typeof createHandler>, body: unknown, re
     body: JSON.stringify(body),
   });
   event.requestContext.requestId = `apigw-${requestId}`;
-  return (await handler(event, context(`lambda-${requestId}`))) as APIGatewayProxyStructuredResultV2;
+  const lambdaContext = context(`lambda-${requestId}`);
+  if (remainingMs !== undefined) lambdaContext.getRemainingTimeInMillis = () => remainingMs;
+  return (await handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
 };
 
 describe("cloud logs (Powertools Logger)", () => {
@@ -167,5 +174,57 @@ describe("cloud logs (Powertools Logger)", () => {
     await call(failing, { userId: "x", channel: "email" }, "6");
     vi.restoreAllMocks();
     expect(lines().map((l) => [l.level, l.status])).toEqual([["WARN", 503]]);
+  });
+
+  it("answers a request still running at the function's timeout with 503 problem+json and an ERROR line, before Lambda cuts it off", async () => {
+    let finished = false;
+    const slow = cloudHandler({
+      "POST /v1/challenges": route({
+        run: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          finished = true;
+          return json(201, {});
+        },
+      }),
+    });
+    capture();
+    const answer = await call(slow, { userId: "x", channel: "email" }, "7", 50);
+    vi.restoreAllMocks();
+    expect(finished).toBe(false);
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers?.["content-type"]).toBe("application/problem+json");
+    expect(JSON.parse(String(answer.body))).toMatchObject({ code: "unavailable", status: 503 });
+    expect(lines()).toMatchObject([
+      { level: "ERROR", status: 503, errorClass: "unexpected", error: { name: "DeadlineExceeded" } },
+    ]);
+    // With time to spare the same route answers normally.
+    expect((await call(slow, { userId: "x", channel: "email" }, "8", 5_000)).statusCode).toBe(201);
+  });
+
+  it("a logger or request setup that throws never turns into a bare Lambda error", async () => {
+    const throwing = (): never => {
+      throw new Error("logger broke");
+    };
+    const brokenLogger = createHandler("send", sendRoutes, async () => ({
+      ...deps,
+      adminAuth: { kind: "iam" },
+      log: throwing,
+    }));
+    const brokenSetup = createHandler("send", sendRoutes, async () => ({
+      ...deps,
+      adminAuth: { kind: "iam" },
+      beginRequest: throwing,
+    }));
+    await deps.enrollActive({ appId, userId: "lola", type: "email", email: "lola@example.com" });
+    const fallback = vi.spyOn(console, "error").mockImplementation(() => {});
+    const logged = await call(brokenLogger, { userId: "lola", channel: "email" }, "9");
+    const setUp = await call(brokenSetup, { userId: "lola", channel: "email" }, "10");
+    const printed = fallback.mock.calls.map(([line]) => JSON.parse(String(line)));
+    vi.restoreAllMocks();
+    // The answer stands; the line goes to stderr as plain JSON instead.
+    expect(logged.statusCode).toBe(201);
+    expect(printed[0]).toMatchObject({ msg: "request", status: 201, requestId: "apigw-9" });
+    expect(setUp.statusCode).toBe(503);
+    expect(setUp.headers?.["content-type"]).toBe("application/problem+json");
   });
 });

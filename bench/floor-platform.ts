@@ -3,7 +3,8 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { countOne } from "./floor.ts";
 
 /**
  * The floor plus the platform every function of this service loads before any code of its
@@ -39,14 +40,7 @@ export function platformHandler(checkConfig: (stored: unknown) => { ok: boolean 
     ]);
     if (!checkConfig(app.Item?.config ?? {}).ok || secret.SecretString === undefined)
       return { statusCode: 503 };
-    await documents.send(
-      new UpdateCommand({
-        TableName: process.env.OTP_TABLE_NAME,
-        Key: { pk: "BENCH#floor", sk: "FLOOR" },
-        UpdateExpression: "SET n = if_not_exists(n, :zero) + :one",
-        ExpressionAttributeValues: { ":zero": 0, ":one": 1 },
-      }),
-    );
+    await countOne(documents);
     await events.send(
       new PutEventsCommand({ Entries: [{ Source: "otp-service", DetailType: "bench", Detail: "{}" }] }),
     );

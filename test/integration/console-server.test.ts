@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signingFetch } from "#lib/cli/signing-fetch";
 import { CONSOLE_CSP } from "#lib/console-assets";
 import { type ConsoleServer, startConsoleServer } from "#lib/console-server";
+import { rawGet } from "../support/raw-get.ts";
 import { type SigV4Server, startSigV4Server } from "../support/sigv4-server.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -82,24 +82,25 @@ beforeEach(() => {
 const origin = () => new URL(console_.url).origin;
 
 /** A raw request, so the Host and Origin headers can be anything (fetch sets Host itself). */
-function raw(
-  path: string,
-  headers: Record<string, string>,
-  port = console_.port,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+/** `npm run console` as a child process that is expected to stop: its exit code and stderr. */
+const runConsole = (
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stderr: string }> =>
+  new Promise((resolve) => {
+    const proc = spawn(tsx, ["bin/console.ts", ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
     });
-    req.on("error", reject);
-    req.end();
+    let stderr = "";
+    proc.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    proc.once("exit", (code) => resolve({ code, stderr }));
   });
-}
+
+const raw = (path: string, headers: Record<string, string>) => rawGet(console_.port, path, headers);
 
 describe("the console server (npm run console) against a SigV4-checked admin API", () => {
   it("serves the console's files with the strict CSP and sends / to /console/", async () => {
@@ -356,18 +357,7 @@ describe("bin/console.ts", () => {
   }, 30_000);
 
   it("refuses to start without a target, naming the options", async () => {
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const proc = spawn(tsx, ["bin/console.ts"], {
-        cwd: root,
-        env: awsEnv({}),
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      proc.stderr?.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      proc.once("exit", (code) => resolve({ code, stderr }));
-    });
+    const result = await runConsole([], awsEnv({}));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: say which API: --stage <stage> \(or --url <apiUrl>\)/);
   }, 30_000);
@@ -375,21 +365,9 @@ describe("bin/console.ts", () => {
   it("stops before serving when there are no AWS credentials to sign with", async () => {
     const home = await mkdtemp(join(tmpdir(), "console-home-"));
     try {
-      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const proc = spawn(
-          tsx,
-          ["bin/console.ts", "--url", upstream.url, "--region", REGION, "--port", "0"],
-          {
-            cwd: root,
-            env: { ...awsEnv({ AWS_EC2_METADATA_DISABLED: "true" }), HOME: home },
-            stdio: ["ignore", "ignore", "pipe"],
-          },
-        );
-        let stderr = "";
-        proc.stderr?.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        proc.once("exit", (code) => resolve({ code, stderr }));
+      const result = await runConsole(["--url", upstream.url, "--region", REGION, "--port", "0"], {
+        ...awsEnv({ AWS_EC2_METADATA_DISABLED: "true" }),
+        HOME: home,
       });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^error: no AWS credentials: /);
@@ -401,18 +379,10 @@ describe("bin/console.ts", () => {
   it("says so when the port is taken (and warns when the API refuses the startup probe)", async () => {
     const taken = await startConsoleServer({ baseUrl: upstream.url, fetch });
     try {
-      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const proc = spawn(tsx, ["bin/console.ts", "--url", upstream.url, "--port", String(taken.port)], {
-          cwd: root,
-          env: awsEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "x", AWS_REGION: REGION }),
-          stdio: ["ignore", "ignore", "pipe"],
-        });
-        let stderr = "";
-        proc.stderr?.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        proc.once("exit", (code) => resolve({ code, stderr }));
-      });
+      const result = await runConsole(
+        ["--url", upstream.url, "--port", String(taken.port)],
+        awsEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "x", AWS_REGION: REGION }),
+      );
       expect(result.code).toBe(1);
       // The key's secret is wrong: the startup probe's 403 is a warning, the port an error.
       expect(result.stderr).toBe(

@@ -1,25 +1,10 @@
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_CSP } from "#lib/console-assets";
 import { routes } from "#lib/routes";
 import { type Harness, startHarness } from "../support/harness.ts";
+import { rawGet } from "../support/raw-get.ts";
 
 let h: Harness;
-
-/** A GET with headers fetch will not send as given (Host). */
-const rawGet = (port: string, path: string, headers: Record<string, string>) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: Number(port), path, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 
 beforeAll(async () => {
   h = await startHarness();
@@ -134,7 +119,7 @@ describe("the console's admin proxy", () => {
     expect(crossSite.status).toBe(403);
     // DNS rebinding: another name for the loopback address, with a matching origin.
     const { port } = new URL(h.stack.url);
-    const rebound = await rawGet(port, "/console/api/admin/apps", {
+    const rebound = await rawGet(Number(port), "/console/api/admin/apps", {
       host: `evil.example:${port}`,
       origin: `http://evil.example:${port}`,
     });
